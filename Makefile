@@ -1,0 +1,39 @@
+# 证照管理系统 — two commands: `make run` and `make test` (see README.md)
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+FLASK := $(BIN)/flask --app wsgi
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install setup run test test-fast bench clean
+
+$(BIN)/python:
+	$(PY) tools/bootstrap_venv.py $(VENV)
+
+$(STAMP): setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## setup: venv, install, migrate the embedded SQLite database, seed the demo (no server)
+setup: install
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+
+## run: setup, then serve on http://127.0.0.1:$(PORT) with the embedded worker and platform simulator
+run: setup
+	$(FLASK) serve --port $(PORT)
+
+## test: the whole suite (PostgreSQL/Redis/Chromium tests skip when absent unless REQUIRE_SERVICES=1)
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## bench: print the benchmark figures
+bench: setup
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) instance/portal.sqlite3

@@ -1,0 +1,65 @@
+"""证照管理系统 — 建筑起重机械使用登记证书: the Flask application factory."""
+import hashlib
+import logging
+
+from flask import Flask
+
+from portal.config import BASE_DIR, INSTANCE_DIR, Config, _dev_secret_key
+from portal.extensions import csrf, db, htmx_ext, login_manager, migrate
+
+
+def create_app(config_class=Config, **overrides):
+    """Build the app: configuration, extensions, blueprints, CLI."""
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _dev_secret_key()
+    if not app.config.get("PKI_PASSPHRASE"):
+        # Derived, not stored: the encrypted keys on disk are useless without the app's secret.
+        app.config["PKI_PASSPHRASE"] = hashlib.sha256(b"pki:" + app.config["SECRET_KEY"].encode()).hexdigest()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录"
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    htmx_ext.init_app(app)
+
+    from portal import queue
+    queue.init_app(app)
+
+    from portal import admin, auth, delegation, entry, main, maintenance, public, tasks
+    for area in (main, auth, admin, entry, maintenance, tasks, delegation, public):
+        app.register_blueprint(area.bp)
+
+    from portal import cli
+    cli.init_app(app)
+
+    from portal.access import menu_for
+
+    @app.context_processor
+    def shell_context():
+        from flask_login import current_user
+        return {"menu": menu_for(current_user)}
+
+    from portal import models  # noqa: F401  (every table registered on the metadata)
+    return app
+
+
+@login_manager.user_loader
+def load_user(user_id):
+    """Sessions hold "id:session_version"; a bumped version (disable, password reset) ends them."""
+    from portal.auth.models import User
+    try:
+        raw_id, version = user_id.split(":")
+        user = db.session.get(User, int(raw_id))
+    except (ValueError, AttributeError):
+        return None
+    if user is None or str(user.session_version) != version or not user.is_enabled:
+        return None
+    return user

@@ -1,0 +1,93 @@
+"""Users, login throttling and SMS login codes."""
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal.admin.models import user_authorities, utcnow
+from portal.extensions import db
+
+# Werkzeug's scrypt (memory-hard). Tests lower the cost factor; production keeps the default.
+PASSWORD_METHOD = "scrypt"
+
+ROLES = {
+    "admin": "系统管理员",
+    "clerk": "录证人员",
+    "supervisor": "主管",
+    "delegate": "被授权用户",
+}
+
+
+class User(UserMixin, db.Model):
+    """A portal user with one role, member of issuing authorities, maybe holding 签章权限."""
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(64), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    phone: Mapped[str] = mapped_column(sa.String(20), default="")
+    role: Mapped[str] = mapped_column(sa.String(16))
+    can_sign: Mapped[bool] = mapped_column(default=False)
+    is_enabled: Mapped[bool] = mapped_column(default=True)
+    # Bumped on password reset or disable: every session holding the old value is void.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    authorities = relationship("Authority", secondary=user_authorities, back_populates="users",
+                               order_by="Authority.id")
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+
+    def check_password(self, password):
+        return check_password_hash(self.password_hash, password)
+
+    def get_id(self):
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self):
+        return self.is_enabled
+
+    @property
+    def role_name(self):
+        return ROLES.get(self.role, self.role)
+
+    @property
+    def masked_phone(self):
+        phone = self.phone or ""
+        return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "未登记"
+
+    def __repr__(self):
+        return f"<User {self.username} {self.role}>"
+
+
+class LoginFailure(db.Model):
+    """Failed password attempts per typed username, whether or not such a user exists.
+
+    Counting unknown names too means a lockout message never tells an attacker which names exist.
+    """
+    __tablename__ = "login_failures"
+
+    username: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime | None]
+
+
+class SmsCode(db.Model):
+    """A one-time login code sent by SMS; only its hash is stored."""
+    __tablename__ = "sms_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[datetime | None]
+    voided: Mapped[bool] = mapped_column(default=False)

@@ -1,0 +1,126 @@
+"""Command-line tools: flask --app wsgi seed-demo | users create | serve."""
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from portal.extensions import db
+
+DEMO_AUTHORITIES = [
+    # name, USCC, division code
+    ("太原市住房和城乡建设局", "11140100MB0000002K", "140100"),
+    ("大同市住房和城乡建设局", "11140200MB0000003U", "140200"),
+]
+DEMO_USERS = [
+    # username, display name, role, authority USCC, phone, 签章权限
+    ("admin", "系统管理员", "admin", None, "13800000001", False),
+    ("clerk", "太原录证员", "clerk", "11140100MB0000002K", "13800000002", True),
+    ("clerk2", "太原录证员（无签章）", "clerk", "11140100MB0000002K", "13800000003", False),
+    ("supervisor", "太原主管", "supervisor", "11140100MB0000002K", "13800000004", False),
+    ("delegate", "被授权用户", "delegate", None, "13800000005", False),
+    ("datong", "大同录证员", "clerk", "11140200MB0000003U", "13800000006", True),
+]
+
+
+def demo_password(username):
+    """The documented demo password of a demo user."""
+    return f"Demo-{username}-2026"
+
+
+def seed_demo():
+    """Create the demo authorities and users unless they exist; returns [(username, password, created)]."""
+    from portal.admin.models import Authority
+    from portal.admin.services import parse_jurisdiction
+    from portal.auth.models import User
+
+    authorities = {}
+    for name, uscc, division in DEMO_AUTHORITIES:
+        authority = db.session.scalar(db.select(Authority).filter_by(uscc=uscc))
+        if authority is None:
+            authority = Authority(name=name, uscc=uscc, division_code=division)
+            authority.jurisdiction = parse_jurisdiction("", division)
+            db.session.add(authority)
+        authorities[uscc] = authority
+    results = []
+    for username, display, role, uscc, phone, can_sign in DEMO_USERS:
+        user = db.session.scalar(db.select(User).filter_by(username=username))
+        created = user is None
+        if created:
+            user = User(username=username, display_name=display, role=role, phone=phone, can_sign=can_sign,
+                        authorities=[authorities[uscc]] if uscc else [])
+            user.set_password(demo_password(username))
+            db.session.add(user)
+        results.append((username, demo_password(username), created))
+    db.session.commit()
+    for hook in current_app.extensions.get("seed_hooks", []):
+        hook()
+    return results
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command():
+    """Create the demo authorities and users (idempotent) and print their passwords."""
+    results = seed_demo()
+    click.echo("演示账号（用户名 / 密码）：")
+    for username, password, created in results:
+        click.echo(f"  {username:<12} {password:<22} {'新建' if created else '已存在，未改动'}")
+    click.echo("登录时的短信验证码写入 " + current_app.config["SMS_OUTBOX_PATH"])
+
+
+users_cli = click.Group("users", help="Manage portal users.")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["admin", "clerk", "supervisor", "delegate"]))
+@click.option("--authority", "authority_uscc", help="USCC of the user's issuing authority")
+@click.option("--phone", default="", help="Registered mobile phone for SMS codes")
+@click.option("--display-name", default="")
+@click.option("--can-sign", is_flag=True, help="Grant 签章权限")
+@with_appcontext
+def users_create(username, role, authority_uscc, phone, display_name, can_sign):
+    """Create a user; the password is read from standard input."""
+    from portal.admin.models import Authority
+    from portal.admin.services import AdminError, create_user
+
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else click.prompt(
+        "密码", hide_input=True, confirmation_prompt=True)
+    authority_ids = []
+    if authority_uscc:
+        authority = db.session.scalar(db.select(Authority).filter_by(uscc=authority_uscc.strip().upper()))
+        if authority is None:
+            raise click.ClickException(f"发证机关 {authority_uscc} 不存在")
+        authority_ids = [authority.id]
+    try:
+        user = create_user(None, username, password, role, phone, display_name, authority_ids, can_sign)
+    except AdminError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"已创建用户 {user.username}（{user.role_name}）")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@with_appcontext
+def serve_command(host, port):
+    """Serve the portal with the embedded services (in-process worker, platform simulator)."""
+    app = current_app._get_current_object()
+    if not app.config.get("REDIS_URL"):
+        from portal.queue import start_embedded_worker
+        start_embedded_worker(app, threads=2)
+        click.echo("后台任务：进程内 RQ 工作线程（fakeredis）")
+    for hook in app.extensions.get("serve_hooks", []):
+        hook(app)
+    click.echo(f"证照管理系统： http://{host}:{port}/")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+def init_app(app):
+    """Register the commands and the extension points other areas hook into."""
+    app.extensions.setdefault("seed_hooks", [])
+    app.extensions.setdefault("serve_hooks", [])
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(serve_command)

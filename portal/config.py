@@ -1,0 +1,92 @@
+"""Configuration read from the environment, with safe development defaults.
+
+The embedded default (no environment set) is SQLite under instance/, an in-process RQ worker
+over fakeredis, the SMS development outbox and the national-platform simulator on loopback.
+Production sets DATABASE_URL, REDIS_URL, SECRET_KEY and the SMS / platform settings.
+"""
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("PORTAL_INSTANCE_PATH", BASE_DIR / "instance"))
+
+
+def _bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _dev_secret_key():
+    """A random key kept in instance/ so development sessions survive restarts.
+
+    Production must set SECRET_KEY; a key in the repository would let anyone forge sessions.
+    """
+    path = INSTANCE_DIR / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        key = os.urandom(32).hex()
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None  # filled lazily by create_app
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'portal.sqlite3'}"
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None  # None → in-process worker over fakeredis
+    RQ_QUEUES = ("default", "pdf", "reports")
+    RUN_EMBEDDED_WORKER = _bool("RUN_EMBEDDED_WORKER", True)
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "200")) * 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead; a clerk may keep a form open all morning
+
+    # Login (manual §一): password → SMS code
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "outbox")  # outbox | http
+    SMS_OUTBOX_PATH = os.environ.get("SMS_OUTBOX_PATH") or str(INSTANCE_DIR / "sms_outbox.jsonl")
+    SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL")
+    SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN")
+    SMS_CODE_TTL_SECONDS = 300
+    SMS_RESEND_SECONDS = 60
+    SMS_MAX_ATTEMPTS = 5
+    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+    LOGIN_LOCK_MINUTES = int(os.environ.get("LOGIN_LOCK_MINUTES", "15"))
+
+    # National platform (全国工程质量安全监管信息平台)
+    PLATFORM_URL = os.environ.get("PLATFORM_URL")  # None → embedded simulator on loopback
+    PLATFORM_APP_ID = os.environ.get("PLATFORM_APP_ID", "sx-dev")
+    PLATFORM_APP_SECRET = os.environ.get("PLATFORM_APP_SECRET", "sx-dev-secret")
+    PLATFORM_TIMEOUT = float(os.environ.get("PLATFORM_TIMEOUT", "10"))
+    PLATFORM_SIM_DATA_DIR = os.environ.get("PLATFORM_SIM_DATA_DIR") or str(INSTANCE_DIR / "platform_sim")
+    PLATFORM_SIM_PORT = int(os.environ.get("PLATFORM_SIM_PORT", "5100"))
+
+    # Signing keys: development PKI under instance/pki, encrypted with this passphrase
+    PKI_DIR = os.environ.get("PKI_DIR") or str(INSTANCE_DIR / "pki")
+    PKI_PASSPHRASE = os.environ.get("PKI_PASSPHRASE")  # defaults to a key derived from SECRET_KEY
+    STORAGE_DIR = os.environ.get("STORAGE_DIR") or str(INSTANCE_DIR / "storage")
+    ATTACHMENT_MAX_MB = int(os.environ.get("ATTACHMENT_MAX_MB", "10"))
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+    SQLALCHEMY_ENGINE_OPTIONS = {}
+    WTF_CSRF_ENABLED = False
+    RUN_EMBEDDED_WORKER = False
+    REDIS_URL = None
+    PLATFORM_URL = None
+    LOGIN_LOCK_MINUTES = 15

@@ -1,0 +1,75 @@
+"""RQ queues over real Redis (REDIS_URL) or, in the embedded default, fakeredis in this process.
+
+The same job code runs either way: `rq worker` processes in production, a worker thread here.
+"""
+import logging
+import threading
+
+import redis
+import rq
+from flask import current_app
+from rq.timeouts import TimerDeathPenalty
+
+log = logging.getLogger(__name__)
+_fake_server = None
+_fake_lock = threading.Lock()
+
+
+def connection_from_config(config):
+    """A Redis connection: the configured server, or one in-memory server shared by this process."""
+    global _fake_server
+    if config.get("REDIS_URL"):
+        return redis.Redis.from_url(config["REDIS_URL"])
+    import fakeredis
+    with _fake_lock:
+        if _fake_server is None:
+            _fake_server = fakeredis.FakeServer()
+    return fakeredis.FakeRedis(server=_fake_server)
+
+
+def init_app(app):
+    """Keep the connection and queues in app.extensions['rq']."""
+    connection = connection_from_config(app.config)
+    is_async = app.config.get("RQ_ASYNC", True)
+    queues = {name: rq.Queue(name, connection=connection, is_async=is_async,
+                             default_timeout=app.config.get("RQ_JOB_TIMEOUT", 3600))
+              for name in app.config["RQ_QUEUES"]}
+    app.extensions["rq"] = {"connection": connection, "queues": queues}
+
+
+def get_queue(name="default"):
+    """The named queue of the current app."""
+    return current_app.extensions["rq"]["queues"][name]
+
+
+def enqueue(dotted_path, *args, queue="default", **kwargs):
+    """Enqueue a job by its dotted path so the worker imports it, not the web process's copy."""
+    return get_queue(queue).enqueue(dotted_path, *args, **kwargs)
+
+
+class ThreadWorker(rq.Worker):
+    """An RQ worker that can run in a thread: no signal handlers, timer-based job timeouts."""
+
+    death_penalty_class = TimerDeathPenalty
+
+    def _install_signal_handlers(self):
+        pass
+
+
+def start_embedded_worker(app, threads=1):
+    """Start worker threads over the app's queues; they stop with the process."""
+    stop = threading.Event()
+    queues = list(app.extensions["rq"]["queues"].values())
+
+    def loop():
+        worker = ThreadWorker(queues, connection=app.extensions["rq"]["connection"])
+        while not stop.is_set():
+            try:
+                worker.work(max_idle_time=1, with_scheduler=False, logging_level="WARNING")
+            except Exception:  # keep the embedded worker alive; the job's own failure is recorded on its row
+                log.exception("embedded worker loop failed; restarting")
+                stop.wait(1)
+
+    for index in range(threads):
+        threading.Thread(target=loop, name=f"rq-embedded-{index}", daemon=True).start()
+    return stop

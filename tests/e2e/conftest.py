@@ -1,0 +1,67 @@
+"""A live portal on a loopback port and headless Debian Chromium driven by Playwright."""
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from portal import create_app
+from portal.extensions import db
+from tests.conftest import _reset_database, _test_config
+
+
+@pytest.fixture
+def live_app(tmp_path):
+    """The portal served on 127.0.0.1:<free port>, with the demo seeded and its own database."""
+    from portal.cli import seed_demo
+    config = _test_config(tmp_path)
+    if config.SQLALCHEMY_DATABASE_URI == "sqlite://":
+        config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'e2e.sqlite3'}"
+    app = create_app(config)
+    with app.app_context():
+        _reset_database()
+        seed_demo()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    yield app
+    server.shutdown()
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, headless=True, args=[
+            "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="zh-CN", accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+def browser_login(page, app, username):
+    """Log in as a person would: password, 发送短信验证码, read the code from the outbox, 确定."""
+    from portal.cli import DEMO_USERS, demo_password
+    from tests.conftest import last_code
+    phone = next(u[4] for u in DEMO_USERS if u[0] == username)
+    page.goto(app.config["LIVE_URL"] + "/auth/login")
+    page.fill("#username", username)
+    page.fill("#password", demo_password(username))
+    page.click("button:has-text('登录')")
+    page.click("#send-code")
+    page.wait_for_selector("#code-status .alert-success")
+    page.fill("#code", last_code(app, phone))
+    page.click("button:has-text('确定')")
+    page.wait_for_url(app.config["LIVE_URL"] + "/")
