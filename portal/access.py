@@ -40,3 +40,101 @@ def area_required(area):
             return view(*args, **kwargs)
         return wrapped
     return decorator
+
+
+# ---------------------------------------------------------------------------------------------------
+# Objects: certificates, their files, tasks. Lists are filtered in the query (scope_*), single
+# objects are judged by may(); both read the same facts, so a list never shows what may() refuses.
+
+def _authority_ids(user):
+    return [a.id for a in user.authorities]
+
+
+def delegation_scope_clause(user):
+    """SQL condition for the certificates the user's active delegations cover (None: no delegation)."""
+    hook = _hooks.get("delegation_scope")
+    return hook(user) if hook else None
+
+
+_hooks = {}
+
+
+def register_hook(name, function):
+    """Areas that add facts to the model (delegations) plug in here, keeping one place that decides."""
+    _hooks[name] = function
+
+
+def scope_certificates(query, user, purpose="view"):
+    """Restrict a Certificate query to what the user may see (or, purpose='delegation', via grants)."""
+    import sqlalchemy as sa
+    from portal.certificates.models import Certificate
+    if not (user and user.is_authenticated and user.is_active):
+        return query.where(sa.false())
+    if purpose == "delegation":
+        clause = delegation_scope_clause(user)
+        return query.where(clause if clause is not None else sa.false())
+    if user.role == "admin":
+        return query
+    if user.role in ("clerk", "supervisor"):
+        return query.where(Certificate.authority_id.in_(_authority_ids(user)))
+    return query.where(sa.false())
+
+
+def scope_tasks(query, user):
+    """Restrict a Task query: clerks their own, supervisors their authority's, admins all."""
+    import sqlalchemy as sa
+    from portal.tasks.models import Task
+    if not (user and user.is_authenticated and user.is_active):
+        return query.where(sa.false())
+    if user.role == "admin":
+        return query
+    if user.role == "supervisor":
+        return query.where(Task.authority_id.in_(_authority_ids(user)))
+    if user.role == "clerk":
+        return query.where(Task.operator_id == user.id)
+    return query.where(sa.false())
+
+
+def may(user, action, obj):
+    """May this user do this action on this object? Actions: view, download, cancel, resend, issue."""
+    from portal.certificates.models import Certificate
+    from portal.tasks.models import Task
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    if isinstance(obj, Certificate):
+        mine = obj.authority_id in _authority_ids(user)
+        if action in ("view", "download"):
+            if user.role == "admin" or (user.role in ("clerk", "supervisor") and mine):
+                return True
+            hook = _hooks.get("delegation_allows")
+            return bool(hook and hook(user, obj, action))
+        if action == "cancel":
+            return user.role == "clerk" and mine and obj.status == "issued"
+        if action == "resend":
+            return user.role == "admin" or (user.role == "supervisor" and mine)
+        return False
+    if isinstance(obj, Task):
+        if action not in ("view", "download"):
+            return False
+        if user.role == "admin":
+            return True
+        if user.role == "supervisor":
+            return obj.authority_id in _authority_ids(user)
+        return user.role == "clerk" and obj.operator_id == user.id
+    return False
+
+
+def get_certificate_or_404(certificate_id, action="view"):
+    """Load a certificate the current user may act on; 404 when it does not exist or is not theirs.
+
+    404 rather than 403 for another authority's id: the answer must not reveal that it exists.
+    """
+    from flask import abort
+    from portal.certificates.models import Certificate
+    from portal.extensions import db
+    cert = db.session.get(Certificate, certificate_id)
+    if cert is None or not may(current_user, "view", cert):
+        abort(404)
+    if action != "view" and not may(current_user, action, cert):
+        abort(403)
+    return cert

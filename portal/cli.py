@@ -53,6 +53,10 @@ def seed_demo():
             db.session.add(user)
         results.append((username, demo_password(username), created))
     db.session.commit()
+    from portal.certificates import keys
+    for authority in authorities.values():
+        if not keys.has_key(authority.uscc):
+            keys.init_key(authority.uscc, authority.name)
     for hook in current_app.extensions.get("seed_hooks", []):
         hook()
     return results
@@ -111,6 +115,10 @@ def serve_command(host, port):
         from portal.queue import start_embedded_worker
         start_embedded_worker(app, threads=2)
         click.echo("后台任务：进程内 RQ 工作线程（fakeredis）")
+    if not app.config.get("PLATFORM_URL"):
+        from portal.platform.service import embedded_simulator
+        simulator = embedded_simulator(port=app.config["PLATFORM_SIM_PORT"])
+        click.echo(f"全国工程质量安全监管信息平台（模拟器）：{simulator.url}/_sim/reports")
     for hook in app.extensions.get("serve_hooks", []):
         hook(app)
     click.echo(f"证照管理系统： http://{host}:{port}/")
@@ -124,3 +132,8 @@ def init_app(app):
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(serve_command)
+    from portal.certificates.cli import authority_cli, certs_cli
+    app.cli.add_command(authority_cli)
+    app.cli.add_command(certs_cli)
+    from platform_sim.cli import platform_sim_cli
+    app.cli.add_command(platform_sim_cli, "platform-sim")

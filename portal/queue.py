@@ -47,13 +47,19 @@ def enqueue(dotted_path, *args, queue="default", **kwargs):
     return get_queue(queue).enqueue(dotted_path, *args, **kwargs)
 
 
-class ThreadWorker(rq.Worker):
+class ThreadWorker(rq.SimpleWorker):
     """An RQ worker that can run in a thread: no signal handlers, timer-based job timeouts."""
 
     death_penalty_class = TimerDeathPenalty
+    flask_app = None
 
     def _install_signal_handlers(self):
         pass
+
+    def perform_job(self, job, queue, *args, **kwargs):
+        # Each job runs in a fresh context of the serving app (its config, its database).
+        with self.flask_app.app_context():
+            return super().perform_job(job, queue, *args, **kwargs)
 
 
 def start_embedded_worker(app, threads=1):
@@ -63,6 +69,7 @@ def start_embedded_worker(app, threads=1):
 
     def loop():
         worker = ThreadWorker(queues, connection=app.extensions["rq"]["connection"])
+        worker.flask_app = app
         while not stop.is_set():
             try:
                 worker.work(max_idle_time=1, with_scheduler=False, logging_level="WARNING")

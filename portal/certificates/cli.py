@@ -1,0 +1,61 @@
+"""flask --app wsgi authority init-key | certs pdf | certs verify."""
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from portal.extensions import db
+
+authority_cli = click.Group("authority", help="Issuing authorities: signing keys.")
+certs_cli = click.Group("certs", help="Certificates: template, check, import, pdf, verify.")
+
+
+@authority_cli.command("init-key")
+@click.argument("code")
+@click.option("--overwrite", is_flag=True, help="Replace an existing key (old PDFs stay valid).")
+@with_appcontext
+def init_key_command(code, overwrite):
+    """Create a key pair and certificate for authority CODE (USCC or division code) under the dev root CA."""
+    from portal.admin.models import Authority
+    from portal.certificates import keys
+    code = code.strip().upper()
+    authority = db.session.scalar(db.select(Authority).where((Authority.uscc == code) | (Authority.division_code == code)))
+    if authority is None:
+        raise click.ClickException(f"发证机关 {code} 不存在（请给出统一社会信用代码或行政区划代码）")
+    if keys.has_key(authority.uscc) and not overwrite:
+        raise click.ClickException(f"{authority.name} 已有签章密钥；如需更换请加 --overwrite")
+    keys.init_key(authority.uscc, authority.name, overwrite=overwrite)
+    click.echo(f"已为 {authority.name}（{authority.uscc}）生成签章密钥和证书（私钥加密保存于 PKI 目录）")
+
+
+@certs_cli.command("pdf")
+@click.argument("number")
+@click.argument("out", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def pdf_command(number, out):
+    """Write the signed PDF of certificate NUMBER to OUT."""
+    from portal.certificates.documents import read_signed_pdf, seal_certificate
+    from portal.certificates.models import Certificate
+    cert = db.session.scalar(db.select(Certificate).filter_by(number=number.strip()))
+    if cert is None:
+        raise click.ClickException(f"证书 {number} 不存在")
+    if cert.pdf_state != "signed":
+        seal_certificate(cert.id)
+    data = read_signed_pdf(cert)
+    if data is None:
+        raise click.ClickException(f"证书 {number} 的电子证照尚未生成：{cert.pdf_error or cert.pdf_state_name}")
+    Path(out).write_bytes(data)
+    click.echo(f"已写出 {out}（{len(data)} 字节）")
+
+
+@certs_cli.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def verify_command(file):
+    """Verify a certificate PDF: signature valid, document unmodified, certificate not cancelled."""
+    from portal.certificates.verification import verify_pdf_bytes
+    result = verify_pdf_bytes(Path(file).read_bytes())
+    for line in result.lines():
+        click.echo(line)
+    sys.exit(0 if result.ok else 1)

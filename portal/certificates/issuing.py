@@ -1,0 +1,212 @@
+"""Issuing and cancelling: the one service behind the form, the importer and the CLI.
+
+issue: all rules (R1–R12, R9 through the platform) → number (R1) → store with personnel, attachments,
+history and the ministry-report outbox row, in one transaction → render + seal (now, or as a job).
+"""
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from portal import audit, storage
+from portal.admin.models import Authority, utcnow
+from portal.certificates.attachments import AttachmentRefused, check_attachment, safe_filename
+from portal.certificates.documents import seal_certificate
+from portal.certificates.keys import has_key
+from portal.certificates.models import Attachment, Certificate, CertificatePerson, CertificateEvent
+from portal.certificates.numbering import SerialsExhausted, take_serial
+from portal.extensions import db
+from portal.platform import reporting
+from portal.standard.fields import BUSINESS_KEYS, FIELDS
+from portal.standard.rules import CheckContext, RuleError, check_cancellation, check_certificate, \
+    clean_certificate, clean_person
+from portal.standard.values import CertificateNumber
+
+NO_SIGNING_RIGHT = "您没有签章权限，无法生成电子证照"
+
+
+class IssueRefused(Exception):
+    """The certificate was not issued (or cancelled); `errors` lists every reason (RuleError)."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        super().__init__("；".join(e.message for e in self.errors))
+
+
+def _refusal(rule, key, message, value=""):
+    return IssueRefused([RuleError(rule, key, {"authority_uscc": "发证机关代码", "certificate": "证书",
+                                                "attachments": "附件"}.get(key, key), value, message)])
+
+
+@dataclass
+class IssueOptions:
+    """How to issue: seal the PDF in this request (single entry) or leave it to a job (import)."""
+    seal_now: bool = True
+    import_task_id: int | None = None
+    import_row_key: str | None = None
+    submission_token: str | None = None
+    today: date | None = None
+
+
+def _already_issued(options):
+    """The certificate this import row or form submission already produced, if any."""
+    if options.import_row_key is not None:
+        return db.session.scalar(db.select(Certificate).filter_by(
+            import_task_id=options.import_task_id, import_row_key=options.import_row_key))
+    if options.submission_token:
+        return db.session.scalar(db.select(Certificate).filter_by(submission_token=options.submission_token))
+    return None
+
+
+def operator_authority(operator, authority_uscc):
+    """The operator's authority named by 发证机关代码 (R4/R5 need it); None when not theirs."""
+    uscc = (authority_uscc or "").strip().upper()
+    return next((a for a in operator.authorities if a.uscc == uscc and a.is_active), None)
+
+
+def record_number_taken(record_number):
+    """R12: is there a certificate of this 备案编号 that is not cancelled?"""
+    return db.session.scalar(db.select(Certificate.id).where(
+        Certificate.record_number == record_number, Certificate.status == "issued").limit(1)) is not None
+
+
+def check_context(authority, find_person=None, today=None):
+    """What the rules need from the world for this authority."""
+    return CheckContext(today=today or date.today(), jurisdiction=authority.jurisdiction if authority else frozenset(),
+                        authority_uscc=authority.uscc if authority else None,
+                        record_number_taken=record_number_taken, find_person=find_person)
+
+
+def check_for_issue(operator, values, persons, find_person=None, today=None):
+    """Every reason this certificate could not be issued by this operator now ([] = it can)."""
+    authority = operator_authority(operator, values.get("authority_uscc"))
+    errors = check_certificate(values, persons, check_context(authority, find_person, today))
+    if authority is None and values.get("authority_uscc"):
+        names = "、".join(a.name for a in operator.authorities) or "（无）"
+        errors.append(RuleError("R5", "authority_uscc", "发证机关代码", str(values.get("authority_uscc")),
+                                f"发证机关代码：{values.get('authority_uscc')} 不是您所属的发证机关，"
+                                f"您只能以 {names} 的名义发证"))
+    return errors
+
+
+def _store_attachments(cert, uploads):
+    max_bytes = current_app.config["ATTACHMENT_MAX_MB"] * 1024 * 1024
+    errors = []
+    checked = []
+    for upload in uploads:
+        try:
+            checked.append((upload, check_attachment(upload, max_bytes)))
+        except AttachmentRefused as exc:
+            errors.append(RuleError("FORMAT", "attachments", "附件", safe_filename(upload.filename), str(exc)))
+    if errors:
+        raise IssueRefused(errors)
+    for upload, content_type in checked:
+        _, digest = storage.store_content(upload.data)
+        cert.attachments.append(Attachment(filename=safe_filename(upload.filename), content_type=content_type,
+                                           size=len(upload.data), sha256=digest))
+
+
+def issue_certificate(operator, values, persons, attachments=(), *, find_person=None, options=None):
+    """Issue one certificate; returns it, or raises IssueRefused with every reason.
+
+    Idempotent per import row and per form submission: a repeat returns the existing certificate.
+    """
+    options = options or IssueOptions()
+    existing = _already_issued(options)
+    if existing is not None:
+        return existing
+    if not operator.can_sign:
+        raise _refusal("PERMISSION", "certificate", NO_SIGNING_RIGHT)
+    errors = check_for_issue(operator, values, persons, find_person, options.today)
+    if errors:
+        raise IssueRefused(errors)
+    authority = operator_authority(operator, values.get("authority_uscc"))
+    if not has_key(authority.uscc):
+        raise _refusal("PERMISSION", "authority_uscc",
+                       f"发证机关 {authority.name} 尚未配置电子签章密钥，无法生成电子证照，请联系系统管理员")
+    clean = clean_certificate(values)
+    clean_persons = [clean_person(p) for p in persons]
+    try:
+        cert = _insert(operator, authority, clean, clean_persons, attachments, options)
+    except IntegrityError as exc:
+        db.session.rollback()
+        existing = _already_issued(options)
+        if existing is not None:
+            return existing
+        if record_number_taken(clean["record_number"]):
+            raise _refusal("R12", "record_number", f"备案编号：{clean['record_number']} 已有有效的使用登记证书，"
+                                                   "同一设备不能重复发证；如需重新发证，请先注销原证书",
+                           clean["record_number"]) from exc
+        raise
+    except (IssueRefused, SerialsExhausted) as exc:
+        db.session.rollback()
+        if isinstance(exc, SerialsExhausted):
+            raise _refusal("R1", "certificate", str(exc)) from exc
+        raise
+    reporting.dispatch()
+    if options.seal_now:
+        seal_certificate(cert.id)
+    else:
+        from portal.queue import enqueue
+        enqueue("jobs.certificates.seal_certificates", [cert.id], queue="pdf")
+    return cert
+
+
+def _insert(operator, authority, clean, persons, attachments, options):
+    """One transaction: serial, certificate, persons, attachments, history, outbox row."""
+    year = clean["issue_date"].year
+    serial = take_serial(authority.id, year)  # first write: the lock that orders concurrent issuers
+    number = CertificateNumber(clean["project_division"], clean["crane_type"], year, serial)
+    # The authority's own name and code are stored, not the typed ones (they passed R4/R5 already).
+    face = {f.key: clean.get(f.key) for f in FIELDS
+            if f.key not in BUSINESS_KEYS and f.key not in ("authority_name", "authority_uscc")}
+    for key in ("contractor_name", "contractor_uscc"):
+        face[key] = face[key] or ""
+    business = {key: str(clean[key]) for key in BUSINESS_KEYS if clean.get(key) not in (None, "")}
+    cert = Certificate(
+        **face, business=business, authority_id=authority.id, authority_name=authority.name,
+        authority_uscc=authority.uscc, year=year, serial=serial, number=str(number),
+        ecert_id=uuid.uuid4().hex.upper(), verify_token=secrets.token_urlsafe(24), status="issued",
+        created_by_id=operator.id, import_task_id=options.import_task_id, import_row_key=options.import_row_key,
+        submission_token=options.submission_token)
+    cert.persons = [CertificatePerson(position=i, type_code=p["type_code"], name=p["name"], id_number=p["id_number"],
+                                      cert_no=p.get("cert_no") or "", phone=p.get("phone") or "")
+                    for i, p in enumerate(persons)]
+    _store_attachments(cert, attachments)
+    db.session.add(cert)
+    cert.events.append(CertificateEvent(action="issued", actor_name=operator.username,
+                                        detail=f"新发证，证书编号 {number}"))
+    db.session.flush()
+    reporting.add_report(cert, "issue")
+    audit.record("certificate.issue", actor=operator, target=str(number))
+    db.session.commit()
+    return cert
+
+
+def cancel_certificate(operator, cert, reason, find_person=None):
+    """注销: reason required, R9 for the 1113 persons; the number stays void forever; reported."""
+    reason = (reason or "").strip()
+    if cert.status != "issued":
+        raise _refusal("R13", "certificate", f"证书 {cert.number} 已注销，不能重复注销")
+    if not reason:
+        raise _refusal("REQUIRED", "cancel_reason", "注销原因：为必填项，请填写注销原因")
+    persons = [{"type_code": p.type_code, "name": p.name, "id_number": p.id_number, "cert_no": p.cert_no}
+               for p in cert.persons]
+    errors = check_cancellation(persons, check_context(cert.authority, find_person))
+    if errors:
+        raise IssueRefused(errors)
+    cert.status, cert.cancelled_at, cert.cancelled_by_id = "cancelled", utcnow(), operator.id
+    cert.cancel_reason = reason[:500]
+    cert.events.append(CertificateEvent(action="cancelled", actor_name=operator.username, detail=f"注销：{reason}"))
+    reporting.add_report(cert, "cancel")
+    audit.record("certificate.cancel", actor=operator, target=cert.number, detail=reason)
+    db.session.commit()
+    reporting.dispatch()
+    return cert
+
+
+__all__ = ["issue_certificate", "cancel_certificate", "check_for_issue", "IssueRefused", "IssueOptions",
+           "NO_SIGNING_RIGHT", "Authority"]

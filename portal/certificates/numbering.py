@@ -1,0 +1,35 @@
+"""R1 serials: per issuing authority per year, 0000001…9999999, never reused.
+
+The counter row is updated first in the issuing transaction: on PostgreSQL the row lock, on SQLite
+the database write lock, makes concurrent issuers wait for each other instead of colliding; the
+number is taken in the same transaction that stores the certificate, so a rollback gives it back
+before anyone could see it, and a cancelled certificate keeps its number forever.
+"""
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from portal.certificates.models import NumberCounter
+from portal.extensions import db
+
+MAX_SERIAL = 9_999_999
+
+
+class SerialsExhausted(Exception):
+    """The authority used every serial of the year."""
+
+
+def take_serial(authority_id, year):
+    """Reserve the next serial for the authority and year inside the current transaction."""
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(insert(NumberCounter).values(authority_id=authority_id, year=year, last_serial=0)
+                       .on_conflict_do_nothing(index_elements=["authority_id", "year"]))
+    serial = db.session.execute(
+        sa.update(NumberCounter)
+        .where(NumberCounter.authority_id == authority_id, NumberCounter.year == year)
+        .values(last_serial=NumberCounter.last_serial + 1)
+        .returning(NumberCounter.last_serial)
+    ).scalar_one()
+    if serial > MAX_SERIAL:
+        raise SerialsExhausted(f"{year} 年的证书流水号已用完（0000001～9999999）")
+    return serial

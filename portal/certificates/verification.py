@@ -1,0 +1,60 @@
+"""Verifying a certificate PDF: signature, integrity, and the certificate's current state."""
+import re
+from dataclasses import dataclass, field
+
+from portal.certificates import keys
+from portal.certificates.models import Certificate
+from portal.certificates.signing import verify_certificate_pdf
+from portal.extensions import db
+
+_TOKEN_RE = re.compile(rb"/public/verify/([A-Za-z0-9_\-]{16,64})")
+_NUMBER_RE = re.compile(r"\d{6}[TSW]（\d{4}）\d{7}")
+
+
+@dataclass
+class PdfVerification:
+    signature_valid: bool
+    unmodified: bool
+    certificate: Certificate | None
+    problems: list = field(default_factory=list)
+
+    @property
+    def ok(self):
+        return self.signature_valid and self.unmodified and self.certificate is not None \
+            and self.certificate.status == "issued"
+
+    def lines(self):
+        yield f"签名：{'有效' if self.signature_valid else '无效'}"
+        yield f"文件完整性：{'未被修改' if self.unmodified else '已被修改或损坏'}"
+        if self.certificate is None:
+            yield "证书状态：查无此证"
+        else:
+            cert = self.certificate
+            state = "有效" if cert.status == "issued" else f"已注销（{cert.cancelled_at:%Y-%m-%d}）"
+            yield f"证书：{cert.number} {cert.holder_name}，发证机关 {cert.authority_name}，状态：{state}"
+        for problem in self.problems:
+            yield f"问题：{problem}"
+        yield "结论：" + ("验证通过" if self.ok else "验证未通过")
+
+
+def _find_certificate(pdf_bytes):
+    """The certificate the PDF claims to be: by the QR target token, else by the printed number."""
+    match = _TOKEN_RE.search(pdf_bytes)
+    if match:
+        cert = db.session.scalar(db.select(Certificate).filter_by(verify_token=match.group(1).decode()))
+        if cert:
+            return cert
+    return None
+
+
+def verify_pdf_bytes(pdf_bytes):
+    """Check a PDF's signature against the trusted roots and look its certificate up."""
+    check = verify_certificate_pdf(pdf_bytes, keys.trust_roots())
+    problems = [] if check.valid and check.intact else [check.message]
+    cert = _find_certificate(pdf_bytes)
+    if cert is None:
+        problems.append("文件中找不到可识别的证书信息，或该证书不存在")
+    elif cert.status != "issued":
+        problems.append(f"证书已于 {cert.cancelled_at:%Y-%m-%d} 注销：{cert.cancel_reason or ''}")
+    return PdfVerification(signature_valid=bool(check.signed and check.valid), unmodified=bool(check.intact),
+                           certificate=cert, problems=problems)

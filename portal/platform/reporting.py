@@ -1,0 +1,204 @@
+"""自动上报住建部 through a durable outbox.
+
+The outbox row is written in the issuing (or cancelling) transaction, so a rolled-back certificate
+is never reported and a committed one always is. A job sends due rows: each keeps one idempotency
+key across retries, so an answer lost on the way back cannot make a second report. Failures back
+off exponentially; after MAX_ATTEMPTS, or when the ministry refuses the record, the certificate
+shows 上报失败 with the reason, and a supervisor can resend it.
+"""
+import logging
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from portal import audit
+from portal.admin.models import utcnow
+from portal.certificates.models import Certificate, CertificateEvent
+from portal.extensions import db
+from portal.platform.client import PlatformError
+from portal.platform.models import ReportOutbox
+from portal.platform.payload import build_accept_record
+from portal.tasks.models import Task
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8
+CLAIM_SECONDS = 120
+
+
+def snapshot(cert):
+    """The certificate as a plain dict for the report record (taken when the report is queued)."""
+    values = {column.key: getattr(cert, column.key) for column in Certificate.__table__.columns}
+    values.update(
+        manufactured_on=cert.manufacture_date, supervisor_name=cert.supervision_name,
+        supervisor_uscc=cert.supervision_uscc,
+        persons=[{"type_code": p.type_code, "name": p.name, "id_number": p.id_number, "cert_no": p.cert_no}
+                 for p in cert.persons])
+    return values
+
+
+def add_report(cert, operation):
+    """Queue a report of the certificate in the caller's transaction."""
+    row = ReportOutbox(certificate_id=cert.id, operation=operation, idempotency_key=uuid.uuid4().hex,
+                       payload=build_accept_record(snapshot(cert), operation), state="pending",
+                       next_attempt_at=utcnow())
+    cert.report_state, cert.report_message = "pending", None
+    db.session.add(row)
+    return row
+
+
+def dispatch():
+    """Ask a worker to send what is due (after the caller committed)."""
+    from portal.queue import enqueue
+    try:
+        enqueue("jobs.reports.send_due_reports", queue="reports")
+    except Exception:  # the sweep will send it later; the outbox row is what makes it durable
+        log.exception("could not enqueue the report job; the periodic sweep will send it")
+
+
+def _backoff(attempts):
+    base = current_app.config.get("REPORT_BACKOFF_SECONDS", 30)
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def _claim(row_id, now):
+    """Take a due row for this worker; a row whose worker died is due again after CLAIM_SECONDS."""
+    claimed = db.session.execute(
+        sa.update(ReportOutbox)
+        .where(ReportOutbox.id == row_id,
+               sa.or_(sa.and_(ReportOutbox.state == "pending", ReportOutbox.next_attempt_at <= now),
+                      sa.and_(ReportOutbox.state == "sending", ReportOutbox.claimed_until < now)))
+        .values(state="sending", claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+                attempts=ReportOutbox.attempts + 1)
+    ).rowcount
+    db.session.commit()
+    return claimed == 1
+
+
+def _is_latest(row):
+    latest = db.session.scalar(db.select(sa.func.max(ReportOutbox.id)).filter_by(certificate_id=row.certificate_id))
+    return latest == row.id
+
+
+def _note(row, action, detail):
+    db.session.add(CertificateEvent(certificate_id=row.certificate_id, action=action, actor_name="system",
+                                    detail=detail))
+
+
+def send_one(row_id, client):
+    """Send one claimed-or-due outbox row; returns 'delivered', 'failed', 'retry' or None (not ours)."""
+    now = utcnow()
+    if not _claim(row_id, now):
+        return None
+    row = db.session.get(ReportOutbox, row_id)
+    cert = row.certificate
+    operation = "新发证" if row.operation == "issue" else "注销"
+    try:
+        result = client.report_certificate([row.payload], row.idempotency_key)
+        outcome, reason = result.outcome(row.payload["eCertID"])
+    except PlatformError as exc:
+        outcome, reason = "unanswered", exc.message
+    if outcome == "accepted":
+        row.state, row.delivered_at, row.last_error = "delivered", utcnow(), None
+        row.verdict = "accepted"
+        row.verdict_check_at = utcnow() + timedelta(seconds=current_app.config.get("REPORT_VERDICT_POLL_SECONDS", 10))
+        if _is_latest(row):
+            cert.report_state, cert.report_message = "reported", reason or None
+        _note(row, "reported", f"{operation}信息已上报住建部（已接收，等待归集）" + (f"：{reason}" if reason else ""))
+        status = "delivered"
+    elif outcome == "error":
+        row.state, row.last_error = "failed", reason
+        if _is_latest(row):
+            cert.report_state, cert.report_message = "failed", f"住建部退回：{reason}"
+        _note(row, "report_failed", f"{operation}信息被住建部退回：{reason}")
+        status = "failed"
+    else:
+        reason = reason or "平台未确认接收该记录"
+        row.last_error = reason
+        if row.attempts >= MAX_ATTEMPTS:
+            row.state = "failed"
+            if _is_latest(row):
+                cert.report_state = "failed"
+                cert.report_message = f"已重试 {row.attempts} 次仍未成功：{reason}"
+            _note(row, "report_failed", f"{operation}信息上报失败（{row.attempts} 次）：{reason}")
+            status = "failed"
+        else:
+            row.state, row.next_attempt_at = "pending", utcnow() + _backoff(row.attempts)
+            if _is_latest(row):
+                cert.report_message = f"第 {row.attempts} 次上报未成功：{reason}；系统将自动重试"
+            status = "retry"
+    row.claimed_until = None
+    db.session.commit()
+    return status
+
+
+def check_verdict(row_id, client):
+    """Ask the ministry for its verdict on a delivered report (归集成功 / 校验失败)."""
+    row = db.session.get(ReportOutbox, row_id)
+    try:
+        verdict = client.certificate_status(row.payload["eCertID"])
+    except PlatformError as exc:
+        row.verdict_check_at = utcnow() + _backoff(2)
+        row.last_error = exc.message
+        db.session.commit()
+        return None
+    if verdict.state in ("collected", "rejected"):
+        row.verdict, row.verdict_check_at = verdict.state, None
+        row.verdict_reasons = "；".join(verdict.reasons) or None
+        if _is_latest(row):
+            row.certificate.report_state = verdict.state
+            row.certificate.report_message = row.verdict_reasons if verdict.state == "rejected" else None
+        _note(row, "report_" + verdict.state,
+              "住建部归集成功" if verdict.state == "collected" else f"住建部校验失败：{row.verdict_reasons or '未说明原因'}")
+    else:
+        row.verdict_check_at = utcnow() + timedelta(seconds=current_app.config.get("REPORT_VERDICT_POLL_SECONDS", 10))
+    db.session.commit()
+    return verdict.state
+
+
+def send_due_reports(client=None, limit=500):
+    """Send every due report and poll due verdicts; record the run as a 上报住建部 task when it did work."""
+    from portal.platform.service import platform_client
+    client = client or platform_client()
+    now = utcnow()
+    due = db.session.scalars(db.select(ReportOutbox.id).where(sa.or_(
+        sa.and_(ReportOutbox.state == "pending", ReportOutbox.next_attempt_at <= now),
+        sa.and_(ReportOutbox.state == "sending", ReportOutbox.claimed_until < now))
+    ).order_by(ReportOutbox.id).limit(limit)).all()
+    verdicts = db.session.scalars(db.select(ReportOutbox.id).where(
+        ReportOutbox.state == "delivered", ReportOutbox.verdict == "accepted",
+        ReportOutbox.verdict_check_at <= now).order_by(ReportOutbox.id).limit(limit)).all()
+    if not due and not verdicts:
+        return None
+    task = Task(kind="report", title="上报住建部", state="running", total=len(due), started_at=now)
+    db.session.add(task)
+    db.session.commit()
+    results = [send_one(row_id, client) for row_id in due]
+    for row_id in verdicts:
+        check_verdict(row_id, client)
+    task.succeeded = results.count("delivered")
+    task.failed = results.count("failed") + results.count("retry")
+    task.done = len([r for r in results if r is not None])
+    task.state, task.finished_at = "done", utcnow()
+    if results.count("retry"):
+        task.error = f"{results.count('retry')} 条暂未成功，将自动重试"
+    db.session.commit()
+    return task
+
+
+def resend(actor, cert):
+    """A supervisor re-sends a certificate's failed reports now (same idempotency keys)."""
+    rows = db.session.scalars(db.select(ReportOutbox).filter_by(certificate_id=cert.id, state="failed")).all()
+    for row in rows:
+        row.state, row.attempts, row.next_attempt_at, row.last_error = "pending", 0, utcnow(), None
+        if row.verdict == "rejected":
+            row.idempotency_key = uuid.uuid4().hex  # a corrected re-send is a new report
+    if rows:
+        cert.report_state, cert.report_message = "pending", None
+        audit.record("certificate.resend_report", actor=actor, target=cert.number)
+        db.session.add(CertificateEvent(certificate=cert, action="report_resend", actor_name=actor.username,
+                                        detail="重新上报住建部"))
+    db.session.commit()
+    dispatch()
+    return len(rows)

@@ -1,0 +1,109 @@
+"""The issuing service: rules → number → store → seal → report outbox; cancellation."""
+import threading
+
+import pytest
+
+from portal.auth.models import User
+from portal.certificates.issuing import IssueOptions, IssueRefused, cancel_certificate, issue_certificate
+from portal.certificates.models import Certificate, NumberCounter
+from portal.extensions import db
+from portal.platform.models import ReportOutbox
+from portal.platform.service import person_finder
+from tests.factories import issuable_certificate, issuable_persons
+
+
+def _user(name):
+    return db.session.scalar(db.select(User).filter_by(username=name))
+
+
+def test_issue_assigns_the_first_number_stores_seals_and_queues_a_report(demo):
+    cert = issue_certificate(_user("clerk"), issuable_certificate(), issuable_persons(), find_person=person_finder())
+    assert cert.number == "140105T（2025）0000001"
+    assert cert.status == "issued" and cert.pdf_state == "signed", cert.pdf_error
+    assert len(cert.persons) == 10 and cert.business["tower_jib_length"] == "60"
+    outbox = db.session.scalars(db.select(ReportOutbox)).all()
+    assert [(o.certificate_id, o.operation) for o in outbox] == [(cert.id, "issue")]
+    assert outbox[0].payload["certNum"] == cert.number
+
+
+def test_numbers_are_consecutive_per_authority_year(demo):
+    clerk = _user("clerk")
+    numbers = [issue_certificate(clerk, issuable_certificate(n), issuable_persons(),
+                                 options=IssueOptions(seal_now=False)).number for n in range(1, 4)]
+    assert numbers == [f"140105T（2025）000000{i}" for i in range(1, 4)]
+
+
+def test_clerk_without_signing_right_is_refused_and_nothing_is_written(demo):
+    with pytest.raises(IssueRefused) as refused:
+        issue_certificate(_user("clerk2"), issuable_certificate(), issuable_persons())
+    assert refused.value.errors[0].message == "您没有签章权限，无法生成电子证照"
+    assert db.session.scalar(db.select(db.func.count(Certificate.id))) == 0
+    assert db.session.scalar(db.select(db.func.count(NumberCounter.year))) == 0
+
+
+def test_rule_errors_refuse_with_every_error(demo):
+    values = issuable_certificate(location="117.4937,37.9017", holder_uscc="91350100M000100Y4Z")
+    with pytest.raises(IssueRefused) as refused:
+        issue_certificate(_user("clerk"), values, issuable_persons())
+    rules = {e.rule for e in refused.value.errors}
+    assert {"R4", "R6"} <= rules
+    assert db.session.scalar(db.select(db.func.count(Certificate.id))) == 0
+
+
+def test_r12_refuses_a_second_valid_certificate_for_a_record_number(demo):
+    clerk = _user("clerk")
+    issue_certificate(clerk, issuable_certificate(), issuable_persons(), options=IssueOptions(seal_now=False))
+    with pytest.raises(IssueRefused) as refused:
+        issue_certificate(clerk, issuable_certificate(), issuable_persons())
+    assert [e.rule for e in refused.value.errors] == ["R12"]
+
+
+def test_another_authority_cannot_issue_in_taiyuan_name(demo):
+    with pytest.raises(IssueRefused) as refused:
+        issue_certificate(_user("datong"), issuable_certificate(), issuable_persons())
+    assert any(e.key == "authority_uscc" for e in refused.value.errors)
+
+
+def test_r9_person_not_on_the_platform_is_refused_by_name(demo):
+    persons = issuable_persons()
+    driver = next(p for p in persons if p["type_code"] == "1109")
+    driver["name"] = "查无此人甲"
+    with pytest.raises(IssueRefused) as refused:
+        issue_certificate(_user("clerk"), issuable_certificate(), persons, find_person=person_finder())
+    assert any(e.rule == "R9" and "查无此人甲" in e.message for e in refused.value.errors)
+
+
+def test_the_same_submission_token_issues_once(demo):
+    clerk = _user("clerk")
+    options = IssueOptions(seal_now=False, submission_token="token-1")
+    first = issue_certificate(clerk, issuable_certificate(), issuable_persons(), options=options)
+    second = issue_certificate(clerk, issuable_certificate(), issuable_persons(), options=options)
+    assert first.id == second.id
+    assert db.session.scalar(db.select(db.func.count(Certificate.id))) == 1
+
+
+def test_cancel_keeps_the_number_void_and_the_next_issue_takes_a_new_one(demo):
+    clerk = _user("clerk")
+    first = issue_certificate(clerk, issuable_certificate(), issuable_persons(), options=IssueOptions(seal_now=False))
+    with pytest.raises(IssueRefused):
+        cancel_certificate(clerk, first, "  ")
+    cancel_certificate(clerk, first, "设备已拆除", find_person=person_finder())
+    assert first.status == "cancelled" and first.cancel_reason == "设备已拆除"
+    again = issue_certificate(clerk, issuable_certificate(), issuable_persons(), options=IssueOptions(seal_now=False))
+    assert again.number == "140105T（2025）0000002"
+    operations = db.session.scalars(db.select(ReportOutbox.operation).order_by(ReportOutbox.id)).all()
+    assert operations == ["issue", "cancel", "issue"]
+
+
+def test_cancel_refused_when_the_1113_person_is_not_on_the_platform(demo):
+    clerk = _user("clerk")
+    persons = issuable_persons()
+    cert = issue_certificate(clerk, issuable_certificate(), persons, options=IssueOptions(seal_now=False))
+    installer = next(p for p in cert.persons if p.type_code == "1113")
+    installer.cert_no = "晋A000000000000"
+    db.session.commit()
+    with pytest.raises(IssueRefused) as refused:
+        cancel_certificate(clerk, cert, "设备已拆除", find_person=person_finder())
+    assert refused.value.errors[0].rule == "R9"
+    db.session.refresh(cert)
+    assert cert.status == "issued"
