@@ -143,7 +143,11 @@ def check_verdict(row_id, client):
         row.last_error = exc.message
         db.session.commit()
         return None
-    if verdict.state in ("collected", "rejected"):
+    if verdict.state == "unknown":
+        # The platform has no record of an accepted report: deliver it again (same idempotency key).
+        row.state, row.verdict, row.verdict_check_at, row.next_attempt_at = "pending", None, None, utcnow()
+        row.last_error = "平台未查到已接收的记录，重新上报"
+    elif verdict.state in ("collected", "rejected"):
         row.verdict, row.verdict_check_at = verdict.state, None
         row.verdict_reasons = "；".join(verdict.reasons) or None
         if _is_latest(row):

@@ -16,7 +16,9 @@ _lock = threading.Lock()
 def embedded_simulator(port=0):
     """Start (once per process and data dir) the simulator the embedded default talks to."""
     import platform_sim
-    return platform_sim.embedded(current_app.config["PLATFORM_SIM_DATA_DIR"], port=port)
+    config = current_app.config
+    return platform_sim.embedded(config["PLATFORM_SIM_DATA_DIR"], port=port,
+                                 app_id=config["PLATFORM_APP_ID"], app_secret=config["PLATFORM_APP_SECRET"])
 
 
 def platform_client():
@@ -26,9 +28,7 @@ def platform_client():
         if "platform_client" not in extensions:
             config = current_app.config
             url = config.get("PLATFORM_URL") or embedded_simulator().url
-            extensions["platform_client"] = PlatformClient(
-                url, config["PLATFORM_APP_ID"], config["PLATFORM_APP_SECRET"],
-                timeout=(3.05, float(config["PLATFORM_TIMEOUT"])))
+            extensions["platform_client"] = PlatformClient.from_config(config, base_url=url)
     return extensions["platform_client"]
 
 

@@ -1,0 +1,1 @@
+from tests.platform_fixtures import *  # noqa: F401,F403

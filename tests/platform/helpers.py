@@ -1,0 +1,58 @@
+"""Builders of plausible certificates for the platform tests."""
+import datetime
+import uuid
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def uscc(first17):
+    """Complete 17 characters with their GB 32100 check character."""
+    total = sum(USCC_ALPHABET.index(c) * pow(3, i, 31) for i, c in enumerate(first17))
+    return first17 + USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+AUTHORITY_USCC = uscc("11140100MB0123456")
+HOLDER_USCC = uscc("91140105MA0K12345")
+
+
+def certificate(persons, **overrides):
+    """A plain certificate dict as the portal hands it to build_accept_record."""
+    cert = {
+        "ecert_id": uuid.uuid4().hex,
+        "number": "140105T（2026）0000001",
+        "authority_name": "太原市住房和城乡建设局",
+        "authority_uscc": AUTHORITY_USCC,
+        "issue_date": datetime.date(2026, 3, 2),
+        "valid_until": None,
+        "cancelled_at": None,
+        "cancel_reason": None,
+        "holder_name": "山西三建集团有限公司",
+        "holder_uscc": HOLDER_USCC,
+        "crane_type": "T",
+        "model": "QTZ80(TC6010-6)",
+        "record_number": "晋AA-T00001",
+        "manufacturer": "中联重科股份有限公司",
+        "serial_number": "ZL2021-0456",
+        "project_name": "小店区综合改造项目一期",
+        "project_address": "太原市小店区长治路 88 号",
+        "project_division": "140105",
+        "location": "112.5489,37.8123",
+        "permit_number": "140105202601050101",
+        "business": {"boom_length": 60, "max_load": 6, "max_height": 120, "tip_load": 1.0},
+        "persons": [
+            {key: p[key] for key in ("type_code", "name", "id_number", "cert_no")} for p in persons
+        ],
+    }
+    cert.update(overrides)
+    return cert
+
+
+def id_number(first17):
+    """Complete 17 digits with their ISO 7064 MOD 11-2 check character."""
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return first17 + "10X98765432"[sum(int(c) * w for c, w in zip(first17, weights)) % 11]
+
+
+def wrong_check(valid):
+    """The same ID with a wrong check character."""
+    return valid[:17] + ("0" if valid[17] != "0" else "1")
