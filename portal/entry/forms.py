@@ -1,0 +1,68 @@
+"""The single-entry wizard's form: fields come from the standard's FIELDS; this module only reads
+the posted values into plain dicts (certificate values, persons, draft attachments)."""
+import re
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from portal.standard.fields import BUSINESS_KEYS, FIELDS, PERSON_FIELDS
+
+STEP1_KEYS = tuple(f.key for f in FIELDS if f.step == 1)
+STEP2_KEYS = tuple(f.key for f in FIELDS if f.step == 2)
+_PERSON_KEY = re.compile(r"^persons-(\d{1,3})-(\w+)$")
+PERSON_KEYS = tuple(f.key for f in PERSON_FIELDS)
+MAX_PERSONS = 60
+
+
+def read_values(form, operator_authorities):
+    """The certificate's values as posted; 发证机关 name comes from the chosen authority."""
+    values = {f.key: (form.get(f.key) or "").strip() for f in FIELDS}
+    chosen = next((a for a in operator_authorities if a.uscc == values["authority_uscc"]), None)
+    if chosen is not None:
+        values["authority_name"] = chosen.name
+    return values
+
+
+def read_persons(form):
+    """Personnel rows in page order; rows left completely empty are dropped."""
+    rows = {}
+    for name in form:
+        match = _PERSON_KEY.match(name)
+        if match and match.group(2) in PERSON_KEYS and int(match.group(1)) < 1000:
+            rows.setdefault(int(match.group(1)), {})[match.group(2)] = (form.get(name) or "").strip()
+    persons = []
+    for index in sorted(rows)[:MAX_PERSONS]:
+        person = {key: rows[index].get(key, "") for key in PERSON_KEYS}
+        if any(person.values()):
+            persons.append(person)
+    return persons
+
+
+def _serializer():
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="draft-attachment")
+
+
+def sign_draft(path, filename):
+    """A tamper-proof reference to an attachment uploaded in an earlier try of the form."""
+    return _serializer().dumps({"path": path, "name": filename})
+
+
+def read_drafts(form):
+    """Attachments carried from an earlier try: [(path, filename)]; forged references are ignored."""
+    drafts = []
+    for token in form.getlist("draft_attachment"):
+        try:
+            data = _serializer().loads(token)
+        except BadSignature:
+            continue
+        if isinstance(data, dict) and str(data.get("path", "")).startswith("drafts/"):
+            drafts.append((data["path"], data["name"]))
+    return drafts
+
+
+def business_keys_for(crane_type):
+    return tuple(f.key for f in FIELDS if f.crane_type == crane_type)
+
+
+__all__ = ["read_values", "read_persons", "sign_draft", "read_drafts", "STEP1_KEYS", "STEP2_KEYS", "BUSINESS_KEYS",
+           "business_keys_for"]
