@@ -33,8 +33,8 @@ def create_app(config_class=Config, **overrides):
     from portal import queue
     queue.init_app(app)
 
-    from portal import admin, auth, delegation, entry, main, maintenance, public, tasks
-    for area in (main, auth, admin, entry, maintenance, tasks, delegation, public):
+    from portal import admin, auth, delegation, entry, imports, main, maintenance, public, tasks
+    for area in (main, auth, admin, entry, imports, maintenance, tasks, delegation, public):
         app.register_blueprint(area.bp)
 
     from portal import cli

@@ -114,7 +114,9 @@ def serve_command(host, port):
     if not app.config.get("REDIS_URL"):
         from portal.queue import start_embedded_worker
         start_embedded_worker(app, threads=2)
-        click.echo("后台任务：进程内 RQ 工作线程（fakeredis）")
+        from portal.platform.cli import start_ticker
+        start_ticker(app)
+        click.echo("后台任务：进程内 RQ 工作线程（fakeredis），每 15 秒检查待上报住建部的记录")
     if not app.config.get("PLATFORM_URL"):
         from portal.platform.service import embedded_simulator
         simulator = embedded_simulator(port=app.config["PLATFORM_SIM_PORT"])
@@ -133,7 +135,10 @@ def init_app(app):
     app.cli.add_command(users_cli)
     app.cli.add_command(serve_command)
     from portal.certificates.cli import authority_cli, certs_cli
+    from portal.imports import cli as import_commands  # noqa: F401  (adds certs template/check/import)
     app.cli.add_command(authority_cli)
+    from portal.platform.cli import reports_cli
+    app.cli.add_command(reports_cli)
     app.cli.add_command(certs_cli)
     from platform_sim.cli import platform_sim_cli
     app.cli.add_command(platform_sim_cli, "platform-sim")

@@ -153,9 +153,3 @@ def authority_code():
     return render_view("entry/wizard.html", "entry/partials/_authority_code.html",
                        code=authority.uscc if authority else "")
 
-
-@bp.route("/crane/import")
-@area_required("entry")
-def batch_import():
-    """批量导入: template download and upload."""
-    return render_template("entry/import.html")
