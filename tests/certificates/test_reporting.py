@@ -145,6 +145,6 @@ def test_verdict_collected_and_cancellation_reported(clerk, platform_sim):
     assert cert.report_state == "pending"
     send_due_reports()
     db.session.refresh(cert)
-    operations = [r["operateType"] for r in platform_sim.reports()["reports"]]
+    operations = [rec["operateType"] for r in platform_sim.reports()["reports"] for rec in r["records"]]
     assert cert.report_state == "reported" and _received(platform_sim, cert) == 2
     assert operations == ["01", "05"]  # 新发 then 注销
