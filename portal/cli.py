@@ -124,7 +124,8 @@ def serve_command(host, port):
     for hook in app.extensions.get("serve_hooks", []):
         hook(app)
     click.echo(f"证照管理系统： http://{host}:{port}/")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    from werkzeug.serving import run_simple  # app.run() is ignored inside a flask command
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 def init_app(app):

@@ -1,12 +1,213 @@
-"""证照委托授权."""
-from flask import render_template
+"""证照委托授权: the delegate's pages, and 委托授权管理 (grant, change, revoke) for admins and supervisors."""
+from functools import wraps
+from io import BytesIO
 
-from portal.access import area_required
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from portal import storage
+from portal.access import area_required, may
+from portal.auth.forms import EmptyForm
+from portal.certificates.documents import business_rows, face_rows, person_rows, read_signed_pdf
 from portal.delegation import bp
+from portal.delegation.forms import GrantChangeForm, GrantForm
+from portal.delegation.services import CHANGE_REFUSED, DelegationError, DelegationForbidden, active_grant, \
+    active_grants, can_manage, change_delegation, get_managed_grant, grant_delegation, granted_certificate, \
+    grantee_choices, list_grants, local_time, manageable_authorities, mask_id_number, parse_codes, revoke_delegation, \
+    scope_words, search_granted, today
+from portal.htmx import render_view
+from portal.standard import codes
+
+
+def manager_required(view):
+    """View decorator: login for anonymous users, 403 unless admin or supervisor (not the delegation area)."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            from portal.extensions import login_manager
+            return login_manager.unauthorized()
+        if not can_manage(current_user):
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def _apply_error(form, exc):
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [str(exc)]
+    else:
+        flash(str(exc), "danger")
+
+
+# ---------------------------------------------------------------------------------------------------
+# 委托授权管理 (admins: every authority; supervisors: their own authority only)
+
+@bp.route("/grants")
+@manager_required
+def grants():
+    """委托授权管理: the grants this user manages, with state and actions."""
+    return render_template("delegation/grants.html", grants=list_grants(current_user), today=today(),
+                           scope_words=scope_words, local_time=local_time, action_form=EmptyForm())
+
+
+def _grant_form_choices(form):
+    form.grantee.choices = [("", "请选择")] + [(str(u.id), f"{u.display_name}（{u.username}）") for u in grantee_choices()]
+    form.authorities.choices = [(str(a.id), a.name) for a in manageable_authorities(current_user)]
+
+
+@bp.route("/grants/new", methods=["GET", "POST"])
+@manager_required
+def grant_new():
+    """新建委托授权: grantee, type, scope, operations, validity; refused input keeps what was typed."""
+    form = GrantForm()
+    _grant_form_choices(form)
+    if request.method == "GET":
+        form.start_date.data = today().isoformat()
+    if form.validate_on_submit():
+        try:
+            grant = grant_delegation(current_user, form.grantee.data, form.cert_type.data, form.authorities.data,
+                                     parse_codes(form.division_codes.data), form.operations.data, form.start_date.data,
+                                     form.end_date.data, form.note.data)
+        except DelegationForbidden:
+            abort(403)
+        except DelegationError as exc:
+            _apply_error(form, exc)
+        else:
+            flash(f"已授权 {grant.grantee.username} 查看{grant.cert_type_name}（{scope_words(grant)}），"
+                  f"有效期 {grant.start_date.isoformat()} 至 {grant.end_date.isoformat()}", "success")
+            return redirect(url_for("delegation.grants"), 303)
+    jurisdiction = {a.id: sorted(a.jurisdiction) for a in manageable_authorities(current_user)}
+    status = 200 if request.method == "GET" or not form.errors else 422
+    return render_template("delegation/grant_form.html", form=form, change_refused=CHANGE_REFUSED,
+                           jurisdiction=jurisdiction, division=codes.division), status
+
+
+@bp.route("/grants/<int:grant_id>", methods=["GET", "POST"])
+@manager_required
+def grant_edit(grant_id):
+    """修改委托授权: end date and note; a grant outside the user's authority is 404."""
+    grant = get_managed_grant(current_user, grant_id)
+    if grant is None:
+        abort(404)
+    form = GrantChangeForm()
+    if request.method == "GET":
+        form.end_date.data, form.note.data = grant.end_date.isoformat(), grant.note
+    if form.validate_on_submit():
+        try:
+            change_delegation(current_user, grant, form.end_date.data, form.note.data)
+        except DelegationError as exc:
+            _apply_error(form, exc)
+        else:
+            flash(f"已修改授权编号 {grant.id}：有效期至 {grant.end_date.isoformat()}", "success")
+            return redirect(url_for("delegation.grants"), 303)
+    status = 200 if request.method == "GET" or not form.errors else 422
+    return render_template("delegation/grant_edit.html", grant=grant, form=form, scope_words=scope_words,
+                           today=today()), status
+
+
+@bp.route("/grants/<int:grant_id>/revoke", methods=["POST"])
+@manager_required
+def grant_revoke(grant_id):
+    """撤销委托授权: effective on the grantee's next request; a grant outside the user's authority is 404."""
+    grant = get_managed_grant(current_user, grant_id)
+    if grant is None:
+        abort(404)
+    if EmptyForm().validate_on_submit():
+        try:
+            revoke_delegation(current_user, grant)
+        except DelegationError as exc:
+            flash(str(exc), "warning")
+        else:
+            flash(f"已撤销授权编号 {grant.id}（{grant.grantee.username}），即时生效", "success")
+    return redirect(url_for("delegation.grants"), 303)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 证照委托授权: the delegate's own pages. Every view re-checks the grant (own, active today, covering).
+
+def _grant_or_404(grant_id):
+    grant = active_grant(current_user, grant_id)
+    if grant is None:
+        abort(404)
+    return grant
+
+
+def _certificate_or_404(grant, certificate_id):
+    cert = granted_certificate(current_user, grant, certificate_id)
+    if cert is None or not may(current_user, "view", cert):
+        abort(404)
+    return cert
 
 
 @bp.route("/")
 @area_required("delegation")
 def index():
-    """证照委托授权: the area's start page."""
-    return render_template("delegation/index.html")
+    """证照委托授权: the user's active grants (type, scope, validity, operations) with 进入."""
+    return render_template("delegation/index.html", grants=active_grants(current_user), scope_words=scope_words,
+                           can_manage=can_manage(current_user))
+
+
+@bp.route("/<int:grant_id>/certificates")
+@area_required("delegation")
+def certificates(grant_id):
+    """The certificates of one grant, searchable (证书编号, 使用单位 prefix, 备案编号), paginated."""
+    grant = _grant_or_404(grant_id)
+    filters = {key: (request.args.get(key) or "").strip()[:200] for key in ("number", "holder_name", "record_number")}
+    page = request.args.get("page", 1, type=int) or 1
+    pagination = search_granted(current_user, grant, page=page, **filters)
+    return render_view("delegation/certificates.html", "delegation/_certificate_rows.html", grant=grant,
+                       filters=filters, page_args={k: v for k, v in filters.items() if v}, pagination=pagination,
+                       scope_words=scope_words,
+                       crane_type=codes.crane_type)
+
+
+@bp.route("/<int:grant_id>/certificates/<int:certificate_id>")
+@area_required("delegation")
+def certificate_detail(grant_id, certificate_id):
+    """查看: 照面信息, 业务信息, 相关人员 (masked ID numbers), 附件, the sealed PDF; 变更 disabled (R13)."""
+    grant = _grant_or_404(grant_id)
+    cert = _certificate_or_404(grant, certificate_id)
+    persons = [dict(p, id_number=mask_id_number(p["id_number"])) for p in person_rows(cert)]
+    return render_template("delegation/certificate_detail.html", grant=grant, cert=cert,
+                           crane=codes.crane_type(cert.crane_type), face=face_rows(cert),
+                           business=business_rows(cert), persons=persons, change_refused=CHANGE_REFUSED,
+                           cancelled_at=local_time(cert.cancelled_at))
+
+
+def _private(response):
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.route("/<int:grant_id>/certificates/<int:certificate_id>/pdf")
+@area_required("delegation")
+def certificate_pdf(grant_id, certificate_id):
+    """电子证照: the sealed PDF inline (application/pdf), or why it is not there yet (404)."""
+    cert = _certificate_or_404(_grant_or_404(grant_id), certificate_id)
+    if not may(current_user, "download", cert):
+        abort(404)
+    data = read_signed_pdf(cert)
+    if data is None:
+        return render_template("delegation/pdf_missing.html", cert=cert, grant_id=grant_id), 404
+    return _private(send_file(BytesIO(data), mimetype="application/pdf", as_attachment=False,
+                              download_name=f"{cert.number}.pdf", max_age=0))
+
+
+@bp.route("/<int:grant_id>/certificates/<int:certificate_id>/attachments/<int:attachment_id>")
+@area_required("delegation")
+def certificate_attachment(grant_id, certificate_id, attachment_id):
+    """附件: one scan of this certificate as a download; another certificate's attachment id is 404."""
+    cert = _certificate_or_404(_grant_or_404(grant_id), certificate_id)
+    if not may(current_user, "download", cert):
+        abort(404)
+    attachment = next((a for a in cert.attachments if a.id == attachment_id), None)
+    if attachment is None:
+        abort(404)
+    try:
+        data = storage.read_bytes(f"attachments/{attachment.sha256[:2]}/{attachment.sha256}")
+    except (FileNotFoundError, ValueError):
+        abort(404)
+    return _private(send_file(BytesIO(data), mimetype=attachment.content_type, as_attachment=True,
+                              download_name=attachment.filename, max_age=0))

@@ -1,12 +1,80 @@
-"""任务管理."""
-from flask import render_template
+"""任务管理: 已执行的任务 list, 查看 one task, its live status fragment and 下载 of the failure report."""
+from datetime import timedelta
 
-from portal.access import area_required
+from flask import abort, make_response, render_template, request, send_file
+from flask_login import current_user
+
+from portal.access import area_required, may
+from portal.extensions import db
+from portal.htmx import render_view
 from portal.tasks import bp
+from portal.tasks.models import KIND_NAMES, STATE_NAMES, Task
+from portal.tasks.services import failure_report_file, list_tasks, row_errors, task_certificates, task_filters
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.app_template_filter("task_time")
+def task_time(value):
+    """A stored UTC time as Beijing time (the office's clock), '—' when empty."""
+    if value is None:
+        return "—"
+    return (value + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _task_or_404(task_id, action="view"):
+    """A task the current user may see; another user's or authority's id is a 404, not a 403."""
+    task = db.session.get(Task, task_id)
+    if task is None or not may(current_user, action, task):
+        abort(404)
+    return task
+
+
+def _status_context(task):
+    return {"task": task, "has_report": failure_report_file(task) is not None}
 
 
 @bp.route("/")
 @area_required("tasks")
 def index():
-    """任务管理: the area's start page."""
-    return render_template("tasks/index.html")
+    """已执行的任务: scoped, newest first, filterable by kind / state / file name, paginated."""
+    filters = task_filters(request.args)
+    pagination = list_tasks(current_user, filters, request.args.get("page", 1, type=int))
+    reports = {t.id: failure_report_file(t) is not None for t in pagination.items}
+    return render_view("tasks/index.html", "tasks/_rows.html", pagination=pagination, filters=filters,
+                       reports=reports, kinds=KIND_NAMES, states=STATE_NAMES)
+
+
+@bp.route("/<int:task_id>")
+@area_required("tasks")
+def detail(task_id):
+    """查看: the task's facts, live progress, per-row errors and (imports) the certificates issued."""
+    task = _task_or_404(task_id)
+    certificates, pdf_counts = task_certificates(task)
+    return render_template("tasks/detail.html", errors=row_errors(task), certificates=certificates,
+                           pdf_counts=pdf_counts, **_status_context(task))
+
+
+@bp.route("/<int:task_id>/status")
+@area_required("tasks")
+def status(task_id):
+    """The progress fragment: polls itself while the task is queued or running, then shows the counts."""
+    task = _task_or_404(task_id)
+    view = "detail" if request.args.get("view") == "detail" else ""
+    response = make_response(render_template("tasks/_task_status.html", view=view, **_status_context(task)))
+    response.headers["Cache-Control"] = "no-store"
+    if view and not task.is_active and request.headers.get("HX-Request") == "true":
+        response.headers["HX-Refresh"] = "true"  # the finished detail page also lists row errors and certificates
+    return response
+
+
+@bp.route("/<int:task_id>/failure-report")
+@area_required("tasks")
+def failure_report(task_id):
+    """下载: the failure report .xlsx (failed rows + 错误信息), re-importable once fixed."""
+    task = _task_or_404(task_id, "download")
+    path = failure_report_file(task)
+    if path is None:
+        abort(404)
+    return send_file(path, mimetype=XLSX, as_attachment=True, download_name=f"导入失败数据_{task.id}.xlsx",
+                     max_age=0)
