@@ -1,0 +1,37 @@
+"""make bench: run every benchmark and print its figures.
+
+Each benchmark is its own script (run alone with `python bench/<name>.py`); this runs them in turn.
+The PostgreSQL figures need DATABASE_URL; without it those parts say so and use SQLite.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHES = [
+    ("规则与校验（issue 3）", "bench_standard.py", []),
+    ("电子证照生成与签章（issue 5）", "bench_pdf.py", []),
+    ("证照维护查询，1,000,000 条（issue 5，需 PostgreSQL）", "bench_search.py", []),
+    ("批量导入（issue 6）", "bench_import.py", []),
+]
+
+
+def main():
+    failed = []
+    for title, script, args in BENCHES:
+        path = HERE / script
+        print(f"\n=== {title}: {script}", flush=True)
+        if not path.exists():
+            print("  (not present)")
+            continue
+        result = subprocess.run([sys.executable, str(path), *args], env=dict(os.environ))
+        if result.returncode:
+            failed.append(script)
+    if failed:
+        print("\nFAILED:", ", ".join(failed))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
