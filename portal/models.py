@@ -5,3 +5,4 @@ from portal.certificates.models import Attachment, Certificate, CertificateEvent
     NumberCounter  # noqa: F401
 from portal.platform.models import ReportOutbox  # noqa: F401
 from portal.tasks.models import Task  # noqa: F401
+from portal.delegation.models import Delegation, DelegationScope  # noqa: F401

@@ -150,6 +150,8 @@ def authority_code():
     """发证机关代码 of the chosen authority (filled from it, HTMX)."""
     uscc = request.args.get("authority_uscc", "")
     authority = next((a for a in current_user.authorities if a.uscc == uscc), None)
+    values = {f.key: "" for f in FIELDS}
+    values.update(authority_uscc=authority.uscc if authority else "", crane_type="T")
     return render_view("entry/wizard.html", "entry/partials/_authority_code.html",
-                       code=authority.uscc if authority else "")
+                       code=values["authority_uscc"], **_wizard_context(1, values, _default_persons()))
 
