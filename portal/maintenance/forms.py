@@ -1,0 +1,46 @@
+"""证照维护 inputs: the list's search arguments and the 注销 form."""
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from portal.maintenance.services import STATUSES, SearchFilters
+
+_TEXT_LIMITS = {"number": 32, "holder_name": 200, "holder_uscc": 18, "record_number": 16, "project_name": 200}
+_DATE_LABELS = {"issued_from": "发证日期（起）", "issued_to": "发证日期（止）"}
+
+
+def _parse_date(label, raw, errors):
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors.append(f"{label}：“{raw}”不是有效的日期，请按 YYYY-MM-DD 填写，例如 2025-06-01")
+        return None
+
+
+def parse_search_args(args):
+    """Search filters from the query string, and a Chinese message for each unusable value."""
+    errors = []
+    text = {key: (args.get(key) or "").strip()[:limit] for key, limit in _TEXT_LIMITS.items()}
+    status = (args.get("status") or "").strip()
+    if status and status not in STATUSES:
+        errors.append("状态：请选择“已发证”或“已注销”")
+        status = ""
+    dates = {key: _parse_date(label, args.get(key), errors) for key, label in _DATE_LABELS.items()}
+    if dates["issued_from"] and dates["issued_to"] and dates["issued_from"] > dates["issued_to"]:
+        errors.append("发证日期：起始日期不能晚于截止日期，请调整查询范围")
+    try:
+        page = max(int(args.get("page") or 1), 1)
+    except ValueError:
+        page = 1
+    return SearchFilters(status=status, **text, **dates), page, errors
+
+
+class CancelForm(FlaskForm):
+    """注销: the reason is required (the service checks it again)."""
+    reason = TextAreaField("注销原因", validators=[DataRequired("注销原因：为必填项，请填写注销原因"),
+                                               Length(max=500, message="注销原因：最多 500 个字")])

@@ -1,0 +1,121 @@
+"""公开查询 services: verification by QR token, the narrow public lookup, and its rate limiter.
+
+The public sees a few face fields of one certificate at a time: lookups are exact (证书编号, 统一社会
+信用代码) or a name prefix of at least MIN_NAME_PREFIX characters, at most MAX_RESULTS rows, never a listing.
+"""
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from portal.certificates.models import Certificate
+from portal.extensions import db
+from portal.maintenance.services import local_time, normalize_number, prefix_pattern
+from portal.standard import codes
+
+MAX_RESULTS = 20
+MIN_NAME_PREFIX = 4
+KINDS = {"name": "使用单位名称", "uscc": "统一社会信用代码", "number": "证书编号"}
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_\-]{16,64}")
+
+
+@dataclass
+class PublicView:
+    """What the public may read of one certificate."""
+    number: str
+    holder_name: str
+    crane_type_name: str
+    record_number: str
+    project_name: str
+    authority_name: str
+    issue_date: str
+    valid_until: str
+    is_valid: bool
+    cancelled_on: str = ""
+
+
+def public_view(cert):
+    """The public face of a certificate: key fields, 有效 or 已注销 with its (Beijing) date."""
+    crane = codes.crane_type(cert.crane_type)
+    cancelled = local_time(cert.cancelled_at)
+    return PublicView(
+        number=cert.number, holder_name=cert.holder_name,
+        crane_type_name=f"{crane.name}（{crane.letter}）" if crane else cert.crane_type,
+        record_number=cert.record_number, project_name=cert.project_name, authority_name=cert.authority_name,
+        issue_date=cert.issue_date.isoformat(),
+        valid_until=cert.valid_until.isoformat() if cert.valid_until else "长期有效",
+        is_valid=cert.status == "issued", cancelled_on=cancelled.date().isoformat() if cancelled else "")
+
+
+def verify_token(token):
+    """The certificate behind a QR code's token, as the public sees it; None when there is none."""
+    if not _TOKEN_RE.fullmatch(token or ""):
+        return None
+    cert = db.session.scalar(sa.select(Certificate).where(Certificate.verify_token == token))
+    return public_view(cert) if cert else None
+
+
+@dataclass
+class LookupResult:
+    """A lookup's answer: the certificates found, and a hint when the query was too broad to run."""
+    rows: list = field(default_factory=list)
+    hint: str = ""
+    searched: bool = False
+
+
+def lookup_certificates(kind, query):
+    """Exact 证书编号 / 统一社会信用代码, or 使用单位名称 exact or by a prefix of ≥ 4 characters; ≤ 20 rows."""
+    query = (query or "").strip()[:200]
+    if kind not in KINDS or not query:
+        return LookupResult()
+    if kind == "number":
+        condition = Certificate.number == normalize_number(query)
+    elif kind == "uscc":
+        condition = Certificate.holder_uscc == query.upper()
+    elif len(query) >= MIN_NAME_PREFIX:
+        condition = Certificate.holder_name.like(prefix_pattern(query), escape="\\")
+    else:
+        condition = Certificate.holder_name == query
+    certs = db.session.scalars(sa.select(Certificate).where(condition).order_by(Certificate.id.desc())
+                               .limit(MAX_RESULTS + 1)).all()
+    hint = ""
+    if kind == "name" and len(query) < MIN_NAME_PREFIX and not certs:
+        hint = f"按单位名称查询时，请输入单位全称，或至少 {MIN_NAME_PREFIX} 个字的名称开头"
+    elif len(certs) > MAX_RESULTS:
+        hint = f"符合条件的证书超过 {MAX_RESULTS} 条，仅显示最近的 {MAX_RESULTS} 条，请输入更完整的名称"
+    return LookupResult(rows=[public_view(c) for c in certs[:MAX_RESULTS]], hint=hint, searched=True)
+
+
+class SlidingWindowLimiter:
+    """At most `limit` hits per key in any `window` seconds, in this process (thread-safe)."""
+
+    def __init__(self, limit, window, max_keys=100_000):
+        self.limit, self.window, self.max_keys = limit, window, max_keys
+        self._hits = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key, now=None):
+        """Count one hit for key; False when it is over the limit (the refused hit is not counted)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            hits = self._hits.get(key)
+            if hits is None:
+                if len(self._hits) >= self.max_keys:
+                    self._prune(now)
+                hits = self._hits[key] = deque()
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return False
+            hits.append(now)
+            return True
+
+    def _prune(self, now):
+        for key in [k for k, hits in self._hits.items() if not hits or hits[-1] <= now - self.window]:
+            del self._hits[key]
+        if len(self._hits) >= self.max_keys:  # a flood of distinct keys: forget the oldest half
+            for key in sorted(self._hits, key=lambda k: self._hits[k][-1])[: self.max_keys // 2]:
+                del self._hits[key]
