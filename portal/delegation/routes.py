@@ -13,8 +13,9 @@ from portal.delegation import bp
 from portal.delegation.forms import GrantChangeForm, GrantForm
 from portal.delegation.services import CHANGE_REFUSED, DelegationError, DelegationForbidden, active_grant, \
     active_grants, can_manage, change_delegation, get_managed_grant, grant_delegation, granted_certificate, \
-    grantee_choices, list_grants, local_time, manageable_authorities, mask_id_number, parse_codes, revoke_delegation, \
-    scope_words, search_granted, today
+    grantee_choices, list_grants, manageable_authorities, parse_codes, revoke_delegation, scope_words, \
+    search_granted, today
+from portal.display import local_time, mask_id_number
 from portal.htmx import render_view
 from portal.standard import codes
 

@@ -4,7 +4,7 @@
 a revoked or expired grant stops working on the very next request.
 """
 import re
-from datetime import date, datetime, timedelta
+from datetime import date
 
 import sqlalchemy as sa
 
@@ -13,15 +13,14 @@ from portal.access import scope_certificates
 from portal.admin.models import Authority, utcnow
 from portal.auth.models import ROLES, User
 from portal.certificates.models import Certificate
+from portal.display import BEIJING, normalize_number, prefix_pattern
 from portal.delegation.models import CERT_TYPES, OPERATIONS, Delegation, DelegationScope
 from portal.extensions import db
 from portal.standard import codes
 
-BEIJING = timedelta(hours=8)
 PER_PAGE = 20
 CHANGE_REFUSED = "建筑起重机械使用登记证书只提供新申请录入、注销，不可变更（R13）"
 GRANTABLE = {"crane": {"view"}}  # operations each type can be granted; 'change' never for crane (R13)
-_HALF_WIDTH_YEAR = re.compile(r"\((\d{4})\)")
 
 
 class DelegationError(Exception):
@@ -328,22 +327,13 @@ def _in_grant(user, grant):
     return base.where(_covers([Delegation.id == grant.id]))
 
 
-def normalize_number(text):
-    """证书编号 as stored: trimmed, half-width (year) parentheses accepted."""
-    return _HALF_WIDTH_YEAR.sub(r"（\1）", (text or "").strip()).upper()
-
-
-def _prefix(text):
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def search_granted(user, grant, number="", holder_name="", record_number="", page=1):
     """The certificates of one grant, filtered in SQL (number, 使用单位 prefix, 备案编号), one page."""
     query = _in_grant(user, grant)
     if number.strip():
         query = query.where(Certificate.number == normalize_number(number))
     if holder_name.strip():
-        query = query.where(Certificate.holder_name.like(_prefix(holder_name.strip()), escape="\\"))
+        query = query.where(Certificate.holder_name.like(prefix_pattern(holder_name.strip()), escape="\\"))
     if record_number.strip():
         query = query.where(Certificate.record_number == record_number.strip().upper())
     return db.paginate(query.order_by(Certificate.id.desc()), page=max(page, 1), per_page=PER_PAGE,
@@ -353,14 +343,3 @@ def search_granted(user, grant, number="", holder_name="", record_number="", pag
 def granted_certificate(user, grant, certificate_id):
     """One certificate of this grant, or None (outside the grant looks like a missing one)."""
     return db.session.scalar(_in_grant(user, grant).where(Certificate.id == certificate_id))
-
-
-def mask_id_number(id_number):
-    """身份证号码 for the screen: first 6 and last 4 characters shown."""
-    value = id_number or ""
-    return "*" * len(value) if len(value) <= 10 else value[:6] + "*" * (len(value) - 10) + value[-4:]
-
-
-def local_time(moment: datetime | None):
-    """A stored naive-UTC time as Beijing time."""
-    return moment + BEIJING if moment else None

@@ -11,8 +11,9 @@ from portal.certificates.issuing import IssueRefused, cancel_certificate
 from portal.htmx import render_view
 from portal.maintenance import bp
 from portal.maintenance.forms import CancelForm, parse_search_args
+from portal.display import local_time, mask_id_number
 from portal.maintenance.services import COUNT_CAP, PDF_TAGS, REPORT_TAGS, STATUSES, event_rows, find_attachment, \
-    local_time, mask_id_number, search_certificates
+    search_certificates
 from portal.platform import reporting
 from portal.platform.service import person_finder
 from portal.standard import codes

@@ -3,15 +3,15 @@
 Searches filter in SQL on indexed columns: equality on 证书编号 / 备案编号 / 统一社会信用代码,
 prefix LIKE 'x%' on 使用单位 / 工程名称 (text_pattern_ops indexes on PostgreSQL).
 """
-import re
 from dataclasses import dataclass, fields
-from datetime import date, timedelta
+from datetime import date
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import SelectPagination
 
 from portal.access import scope_certificates
 from portal.certificates.models import Certificate
+from portal.display import local_time, normalize_number, prefix_pattern
 from portal.extensions import db
 
 PER_PAGE = 20
@@ -25,8 +25,6 @@ EVENT_NAMES = {
 }
 REPORT_TAGS = {"pending": "wait", "reported": "wait", "collected": "ok", "rejected": "off", "failed": "off"}
 PDF_TAGS = {"pending": "wait", "signed": "ok", "failed": "off"}
-BEIJING = timedelta(hours=8)  # stored times are naive UTC; people read China Standard Time
-_HALF_WIDTH_YEAR = re.compile(r"\((\d{4})\)")
 
 
 @dataclass(frozen=True)
@@ -49,17 +47,6 @@ class SearchFilters:
             if value not in ("", None):
                 args[f.name] = value.isoformat() if isinstance(value, date) else value
         return args
-
-
-def normalize_number(text):
-    """证书编号 as stored: trimmed, half-width （year） parentheses accepted."""
-    return _HALF_WIDTH_YEAR.sub(r"（\1）", (text or "").strip()).upper()
-
-
-def prefix_pattern(text):
-    """A LIKE pattern 'text%' with the user's own % _ \\ taken literally (used with escape='\\')."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "%"
 
 
 def _conditions(filters):
@@ -115,19 +102,6 @@ def search_certificates(user, filters, page=1, per_page=PER_PAGE):
     page = min(max(int(page or 1), 1), last_page)
     return CappedPagination(select=query, session=db.session(), page=page, per_page=per_page,
                             max_per_page=100, error_out=False)
-
-
-def mask_id_number(id_number):
-    """身份证号码 for the screen: 140105********1234 (the full number stays in the signed PDF)."""
-    value = id_number or ""
-    if len(value) <= 10:
-        return "*" * len(value)
-    return value[:6] + "*" * (len(value) - 10) + value[-4:]
-
-
-def local_time(moment):
-    """A stored (naive UTC) time as Beijing time; None stays None."""
-    return moment + BEIJING if moment else None
 
 
 def event_rows(cert):

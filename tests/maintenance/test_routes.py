@@ -8,7 +8,8 @@ from portal.certificates.issuing import IssueOptions, issue_certificate
 from portal.certificates.models import Certificate
 from portal.extensions import db
 from portal.maintenance.forms import parse_search_args
-from portal.maintenance.services import mask_id_number, search_certificates
+from portal.display import mask_id_number
+from portal.maintenance.services import search_certificates
 from portal.platform.models import ReportOutbox
 from tests.factories import issuable_certificate, issuable_persons, make_uscc
 
