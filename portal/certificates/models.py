@@ -37,6 +37,8 @@ class Certificate(db.Model):
         sa.Index("ix_certificates_project_name_prefix", "project_name",
                  postgresql_ops={"project_name": "text_pattern_ops"}),
         sa.Index("ix_certificates_authority_issue_date", "authority_id", "issue_date"),
+        # An admin's date-range search spans every authority.
+        sa.Index("ix_certificates_issue_date_id", "issue_date", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
