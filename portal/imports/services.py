@@ -1,0 +1,321 @@
+"""批量导入: start an import task from an uploaded zip, run it (row by row, all-or-nothing), check a file.
+
+imports/routes (upload) → start_import → jobs.imports.run_import_task → run_import → issuing.issue_certificate.
+The task row is the truth: counts, heartbeat, failure report. A re-run (RQ delivers at least once, a dead
+worker's task is resumed) never issues a row twice: issuing is idempotent per (task id, row key = 序号).
+"""
+import io
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from portal import audit, storage
+from portal.admin.models import utcnow
+from portal.certificates.attachments import AttachmentUpload, safe_filename
+from portal.certificates.issuing import NO_SIGNING_RIGHT, IssueOptions, IssueRefused, check_context, \
+    issue_certificate
+from portal.certificates.models import Certificate
+from portal.extensions import db
+from portal.standard.rules import RuleError
+from portal.standard.workbook import DEFAULT_MAX_ZIP_BYTES, DEFAULT_MAX_UNPACKED_BYTES, ImportRefused, \
+    check_import_file, check_import_rows, open_import_zip, write_failure_report
+from portal.tasks.models import Task
+
+log = logging.getLogger(__name__)
+
+IMPORT_TITLE = "建筑起重机械使用登记证书批量导入"
+PROGRESS_EVERY_ROWS = 25  # commit counts + heartbeat at least this often …
+PROGRESS_EVERY_SECONDS = 1.0  # … or this often, whichever comes first
+STALE_MINUTES = 10  # a running task without a heartbeat for this long lost its worker
+SEAL_CHUNK = 50  # certificates per PDF job when the importer queues the sealing itself
+# issuing.issue_certificate enqueues one PDF job per certificate unless IssueOptions can switch that off;
+# when it can, the importer queues chunks of SEAL_CHUNK instead (fewer jobs, same parallelism).
+_CAN_SUPPRESS_SEAL_JOB = "enqueue_seal" in getattr(IssueOptions, "__dataclass_fields__", {})
+
+
+# ---------------------------------------------------------------------------------------------- starting
+
+def import_authority(operator):
+    """The authority an import runs for: the operator's (first active) issuing authority."""
+    return next((a for a in operator.authorities if a.is_active), None)
+
+
+def _limits():
+    config = current_app.config
+    return (config.get("IMPORT_MAX_ZIP_BYTES", DEFAULT_MAX_ZIP_BYTES),
+            config.get("IMPORT_MAX_UNPACKED_BYTES", DEFAULT_MAX_UNPACKED_BYTES))
+
+
+def open_upload(data):
+    """Check an uploaded zip (ImportRefused with one Chinese message) and return the ImportFile."""
+    max_zip, max_unpacked = _limits()
+    return open_import_zip(data, max_zip_bytes=max_zip, max_unpacked_bytes=max_unpacked)
+
+
+def start_import(operator, filename, data, *, enqueue=True):
+    """Check the upload at once, store it, create the import Task and enqueue it; raises ImportRefused."""
+    authority = import_authority(operator)
+    if authority is None:
+        raise ImportRefused("您没有所属的发证机关，不能批量导入；请联系系统管理员")
+    if not operator.can_sign:
+        raise ImportRefused(NO_SIGNING_RIGHT + "，不能批量导入")
+    import_file = open_upload(data)
+    total = len(import_file)
+    if total == 0:
+        raise ImportRefused("导入模板的“证照信息”表中没有填写任何数据（保持不变的示例行会被忽略），请填写后重新上传")
+    upload_path = storage.write_bytes(f"imports/{uuid.uuid4().hex}.zip", data)
+    task = Task(kind="import", title=IMPORT_TITLE, file_name=safe_filename(filename or "导入.zip"),
+                upload_path=upload_path, operator_id=operator.id, authority_id=authority.id, state="queued",
+                total=total, job_id=f"import-{uuid.uuid4().hex}")
+    db.session.add(task)
+    db.session.flush()
+    audit.record("import.start", actor=operator, target=f"task {task.id}", detail=f"{task.file_name}，{total} 行")
+    db.session.commit()
+    return _enqueue(task) if enqueue else task
+
+
+def _enqueue(task):
+    from portal.queue import enqueue
+    task_id, job_id = task.id, task.job_id
+    try:
+        enqueue("jobs.imports.run_import_task", task_id, queue="default", job_id=job_id)
+    except Exception:  # the row stays queued; resume_stale_tasks() enqueues it again
+        log.exception("could not enqueue import task %s", task_id)
+    return db.session.get(Task, task_id)
+
+
+def resume_stale_tasks(minutes=STALE_MINUTES):
+    """Re-enqueue import tasks whose worker died (running, heartbeat older than `minutes`) or whose job was
+    lost (queued for longer than that); returns their ids. Safe: a re-run issues no row twice."""
+    limit = utcnow() - timedelta(minutes=minutes)
+    ids = db.session.scalars(sa.select(Task.id).where(Task.kind == "import", sa.or_(
+        sa.and_(Task.state == "running", sa.func.coalesce(Task.heartbeat_at, Task.started_at, Task.created_at) < limit),
+        sa.and_(Task.state == "queued", Task.created_at < limit))).order_by(Task.id)).all()
+    for task_id in ids:
+        task = db.session.get(Task, task_id)
+        task.job_id = f"import-{uuid.uuid4().hex}"
+        db.session.commit()
+        _enqueue(task)
+        log.info("re-enqueued stale import task %s", task_id)
+    return ids
+
+
+# ---------------------------------------------------------------------------------------------- running
+
+@dataclass
+class RowResult:
+    """One row's outcome: its 序号, the certificate number issued (or None) and the errors."""
+    row: str
+    certificate_number: str | None
+    errors: list[RuleError] = field(default_factory=list)
+
+
+@dataclass
+class ImportResult:
+    """What a run of an import task did (rows only when asked for: the CLI prints them)."""
+    task_id: int
+    state: str
+    total: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    failure_report: str | None = None
+    error: str | None = None
+    rows: list[RowResult] = field(default_factory=list)
+    skipped: bool = False
+
+
+def errors_path(task_id):
+    """The compact JSON of a task's per-row errors (stored beside its failure report)."""
+    return f"reports/{task_id}.errors.json"
+
+
+def error_dict(error):
+    """A RuleError as the CLI and the errors JSON show it."""
+    return {"rule": error.rule, "field": error.field, "message": error.message}
+
+
+def _claim(task_id, force):
+    """Mark the task running unless another live run owns it (compare-and-set on state + heartbeat)."""
+    now = utcnow()
+    stale = now - timedelta(minutes=STALE_MINUTES)
+    where = [Task.id == task_id, Task.kind == "import"]
+    if not force:
+        where.append(sa.or_(Task.state == "queued", sa.and_(
+            Task.state == "running", sa.or_(Task.heartbeat_at.is_(None), Task.heartbeat_at < stale))))
+    result = db.session.execute(sa.update(Task).where(*where).values(
+        state="running", heartbeat_at=now, started_at=sa.func.coalesce(Task.started_at, now), error=None,
+        finished_at=None, done=0, succeeded=0, failed=0).execution_options(synchronize_session=False))
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def run_import(task_id, report=None, *, force=False, collect_rows=False):
+    """Run an import task to its end: check every row, issue the valid ones, write the failure report.
+
+    `report(done, total)` is called after each progress commit. A task already done (or running in a live
+    worker) is left alone unless `force`. Never raises for a row: a crash marks the task failed.
+    """
+    if not _claim(task_id, force):
+        task = db.session.get(Task, task_id)
+        log.info("import task %s not claimed (state %s)", task_id, task.state if task else None)
+        return ImportResult(task_id, task.state if task else "missing", skipped=True)
+    task = db.session.get(Task, task_id)
+    db.session.refresh(task)
+    try:
+        return _run(task, report, collect_rows)
+    except Exception as exc:
+        log.exception("import task %s failed", task_id)
+        db.session.rollback()
+        task = db.session.get(Task, task_id)
+        task.state, task.finished_at = "failed", utcnow()
+        task.error = f"导入任务意外中止（{type(exc).__name__}：{exc}）；已导入的行不受影响，可重新执行该任务"[:1000]
+        db.session.commit()
+        return ImportResult(task_id, "failed", task.total, task.succeeded, task.failed, error=task.error)
+
+
+def run_import_now(task_id, report=None):
+    """Run the task in this process now, whatever its state (CLI, operators); returns the ImportResult."""
+    return run_import(task_id, report, force=True, collect_rows=True)
+
+
+class _Progress:
+    """Counts kept in Python and written to the row at commit points (a refused row writes nothing)."""
+
+    def __init__(self, task, report):
+        self.task_id, self.total, self.report = task.id, task.total, report
+        self.done = self.succeeded = self.failed = 0
+        self._rows_since = 0
+        self._last = time.monotonic()
+
+    def count(self, ok):
+        self.done += 1
+        self.succeeded += ok
+        self.failed += not ok
+        self._rows_since += 1
+        if self._rows_since >= PROGRESS_EVERY_ROWS or time.monotonic() - self._last >= PROGRESS_EVERY_SECONDS:
+            self.commit()
+
+    def commit(self, **extra):
+        task = db.session.get(Task, self.task_id)
+        task.done, task.succeeded, task.failed = self.done, self.succeeded, self.failed
+        task.total = max(task.total or 0, self.done)
+        task.heartbeat_at = utcnow()
+        for key, value in extra.items():
+            setattr(task, key, value)
+        db.session.commit()
+        self._rows_since, self._last = 0, time.monotonic()
+        if self.report:
+            self.report(self.done, task.total)
+        return task
+
+
+def _system_error(exc):
+    return RuleError("SYSTEM", "certificate", "证书", "",
+                     f"系统处理该行时出错（{type(exc).__name__}），该行未导入，其他行不受影响；请稍后重新上传该行，"
+                     "如仍失败请联系系统管理员")
+
+
+def _run(task, report, collect_rows):
+    from portal.platform.service import cached_lookup, person_finder
+    operator, authority = task.operator, task.authority
+    if operator is None or authority is None:
+        raise RuntimeError("导入任务的操作人或发证机关已不存在")
+    import_file = open_upload(storage.read_bytes(task.upload_path))
+    find_person = person_finder(cached_lookup())  # one cache for the whole task: a few dozen distinct people
+    ctx = check_context(authority, find_person, date.today())
+    # On a re-run the rows issued by an earlier run are successes already, not R12 conflicts.
+    issued = dict(db.session.execute(sa.select(Certificate.import_row_key, Certificate.number).where(
+        Certificate.import_task_id == task.id)).all())
+    progress = _Progress(task, report)
+    progress.total = len(import_file)
+    task.total = progress.total
+    db.session.commit()
+    failed_rows, rows, seal_ids = [], [], []
+    for row, errors in check_import_rows(import_file, ctx):
+        number = issued.get(row.seq) if row.seq else None
+        if number is None and not errors:
+            number, errors, cert_id = _issue_row(task.id, operator, import_file, row, find_person)
+            if cert_id is not None:
+                seal_ids.append(cert_id)
+                if len(seal_ids) >= SEAL_CHUNK:
+                    _queue_seals(seal_ids)
+                    seal_ids = []
+        ok = number is not None
+        if not ok:
+            failed_rows.append((row, errors))
+        if collect_rows:
+            rows.append(RowResult(row.seq, number, [] if ok else errors))
+        progress.count(ok)
+    _queue_seals(seal_ids)
+    result_path = _write_failures(task.id, failed_rows, import_file.problems)
+    task = progress.commit(state="done", finished_at=utcnow(), result_path=result_path)
+    log.info("import task %s done: %s ok, %s failed", task.id, task.succeeded, task.failed)
+    return ImportResult(task.id, task.state, task.total, task.succeeded, task.failed,
+                        storage.path_of(result_path).as_posix() if result_path else None, rows=rows)
+
+
+def _issue_row(task_id, operator, import_file, row, find_person):
+    """Issue one valid row, all-or-nothing: (certificate number, errors, new certificate id or None)."""
+    key = row.seq
+    options = {"seal_now": False, "import_task_id": task_id, "import_row_key": key}
+    if _CAN_SUPPRESS_SEAL_JOB:
+        options["enqueue_seal"] = False
+    try:
+        attachments = [AttachmentUpload(name, import_file.read_attachment(name)) for name in row.attachment_names]
+        cert = issue_certificate(operator, row.values, row.persons, attachments, find_person=find_person,
+                                 options=IssueOptions(**options))
+        return cert.number, [], (cert.id if _CAN_SUPPRESS_SEAL_JOB else None)
+    except IssueRefused as exc:
+        db.session.rollback()
+        return None, exc.errors, None
+    except Exception as exc:  # this row only: roll it back, say so, go on with the next
+        log.exception("import task %s row %s failed", task_id, key)
+        db.session.rollback()
+        # The certificate may have been committed before a later step failed (e.g. queueing its PDF job).
+        number = db.session.scalar(sa.select(Certificate.number).filter_by(import_task_id=task_id, import_row_key=key))
+        return (number, [], None) if number else (None, [_system_error(exc)], None)
+
+
+def _queue_seals(certificate_ids):
+    """Queue the PDFs of newly issued certificates in one job (only when issuing leaves them to us)."""
+    if not certificate_ids:
+        return
+    from portal.queue import enqueue
+    try:
+        enqueue("jobs.certificates.seal_certificates", list(certificate_ids), queue="pdf")
+    except Exception:  # they stay 生成中; `flask certs pdf` or a re-run of the task queues them again
+        log.exception("could not enqueue sealing of %s certificates", len(certificate_ids))
+
+
+def _write_failures(task_id, failed_rows, file_problems):
+    """The failure report (template layout + 错误信息; None without failed rows) and a compact JSON of the
+    errors for the task page, including problems of the file not tied to a row (a person of no 序号)."""
+    compact = [{"row": None, "excel_row": None, "errors": [error_dict(e)]} for e in file_problems]
+    compact += [{"row": row.seq, "excel_row": row.excel_row, "errors": [error_dict(e) for e in errors]}
+                for row, errors in failed_rows]
+    storage.write_bytes(errors_path(task_id), json.dumps(compact, ensure_ascii=False).encode("utf-8"))
+    if not failed_rows:
+        return None
+    relative = f"reports/{task_id}.xlsx"
+    buffer = io.BytesIO()
+    write_failure_report(buffer, failed_rows)
+    storage.write_bytes(relative, buffer.getvalue())
+    return relative
+
+
+# ---------------------------------------------------------------------------------------------- checking only
+
+def check_upload(operator, data):
+    """Every rule on every row for this operator's authority (platform lookup included); writes nothing."""
+    from portal.platform.service import cached_lookup, person_finder
+    authority = import_authority(operator)
+    if authority is None:
+        raise ImportRefused(f"用户 {operator.username} 没有所属的发证机关，无法按发证机关的管辖范围校验")
+    import_file = open_upload(data)
+    return check_import_file(import_file, check_context(authority, person_finder(cached_lookup()), date.today()))

@@ -1,0 +1,74 @@
+"""任务管理: the scoped task list, one task's details (row errors, issued certificates), its failure report."""
+import json
+import logging
+
+import sqlalchemy as sa
+
+from portal import storage
+from portal.access import scope_tasks
+from portal.certificates.models import Certificate
+from portal.extensions import db
+from portal.tasks.models import KIND_NAMES, STATE_NAMES, Task
+
+log = logging.getLogger(__name__)
+PER_PAGE = 20
+CERTIFICATES_SHOWN = 200
+
+
+def task_filters(args):
+    """The list's filters from the query string, cleaned (unknown values dropped)."""
+    kind = args.get("kind", "")
+    state = args.get("state", "")
+    return {"kind": kind if kind in KIND_NAMES else "", "state": state if state in STATE_NAMES else "",
+            "file_name": (args.get("file_name") or "").strip()[:100]}
+
+
+def list_tasks(user, filters, page=1, per_page=PER_PAGE):
+    """The tasks this user may see, newest first, filtered and paginated (a Flask-SQLAlchemy Pagination)."""
+    query = scope_tasks(sa.select(Task), user)
+    if filters.get("kind"):
+        query = query.where(Task.kind == filters["kind"])
+    if filters.get("state"):
+        query = query.where(Task.state == filters["state"])
+    if filters.get("file_name"):
+        pattern = "%" + filters["file_name"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(sa.or_(Task.file_name.ilike(pattern, escape="\\"), Task.title.ilike(pattern, escape="\\")))
+    query = query.order_by(Task.created_at.desc(), Task.id.desc())
+    return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False)
+
+
+def failure_report_file(task):
+    """Absolute path of the task's failure report, or None when it has none."""
+    if not task.result_path:
+        return None
+    try:
+        path = storage.path_of(task.result_path)
+    except ValueError:
+        return None
+    return path if path.exists() else None
+
+
+def row_errors(task):
+    """Per-row errors of a finished import: [{"row", "excel_row", "errors": [{"rule","field","message"}]}]."""
+    if task.kind != "import" or task.is_active:
+        return []
+    from portal.imports.services import errors_path
+    try:
+        return json.loads(storage.read_bytes(errors_path(task.id)).decode("utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError):
+        log.warning("errors of task %s unreadable", task.id)
+        return []
+
+
+def task_certificates(task, limit=CERTIFICATES_SHOWN):
+    """The certificates an import task issued (first `limit`, by number) and their count per PDF state."""
+    if task.kind != "import":
+        return [], {}
+    where = Certificate.import_task_id == task.id
+    counts = dict(db.session.execute(sa.select(Certificate.pdf_state, sa.func.count()).where(where)
+                                     .group_by(Certificate.pdf_state)).all())
+    certificates = db.session.scalars(sa.select(Certificate).where(where)
+                                      .order_by(Certificate.year, Certificate.serial).limit(limit)).all()
+    return certificates, counts

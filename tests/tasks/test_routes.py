@@ -1,0 +1,137 @@
+"""任务管理: the scoped list, 查看, the self-stopping status fragment and 下载 of the failure report."""
+import io
+
+import openpyxl
+import pytest
+
+from portal.admin.models import Authority, utcnow
+from portal.auth.models import User
+from portal.extensions import db
+from portal.imports.services import start_import
+from portal.tasks.models import Task
+from tests.imports.helpers import import_zip, mixed_rows
+
+
+def _user(username):
+    return db.session.scalar(db.select(User).filter_by(username=username))
+
+
+def _task(username, file_name, state="done", kind="import", **fields):
+    user = _user(username) if username else None
+    authority = user.authorities[0] if user else None
+    task = Task(kind=kind, file_name=file_name, operator_id=user.id if user else None,
+                authority_id=authority.id if authority else None, state=state, total=10, done=4 if state == "running" else 10,
+                started_at=utcnow(), **fields)
+    db.session.add(task)
+    db.session.commit()
+    return task
+
+
+@pytest.fixture
+def tasks(demo):
+    """A task of clerk, clerk2 (both Taiyuan) and datong, and a report run of the system."""
+    return {"clerk": _task("clerk", "太原一.zip"), "clerk2": _task("clerk2", "太原二.zip"),
+            "datong": _task("datong", "大同.zip"), "system": _task(None, "", kind="report", title="上报住建部")}
+
+
+@pytest.mark.parametrize("username,visible", [
+    ("clerk", {"clerk"}), ("clerk2", {"clerk2"}), ("supervisor", {"clerk", "clerk2"}),
+    ("datong", {"datong"}), ("admin", {"clerk", "clerk2", "datong", "system"})])
+def test_each_role_sees_its_own_tasks(tasks, login_as, username, visible):
+    page = login_as(username).get("/tasks/").get_data(as_text=True)
+    assert {name for name, task in tasks.items() if f'id="task-{task.id}"' in page} == visible
+
+
+def test_a_report_run_shows_the_system_as_operator(tasks, login_as):
+    page = login_as("admin").get("/tasks/?kind=report").get_data(as_text=True)
+    assert "上报住建部" in page and "系统" in page and "太原一.zip" not in page
+
+
+@pytest.mark.parametrize("username,status", [("clerk", 200), ("supervisor", 200), ("admin", 200),
+                                             ("clerk2", 404), ("datong", 404)])
+def test_another_users_or_authoritys_task_is_a_404(tasks, login_as, username, status):
+    client = login_as(username)
+    task_id = tasks["clerk"].id
+    for url in (f"/tasks/{task_id}", f"/tasks/{task_id}/status"):
+        assert client.get(url).status_code == status
+
+
+def test_the_list_is_newest_first_filtered_and_paginated(demo, login_as):
+    for n in range(25):
+        _task("clerk", f"批次{n:02d}.zip", state="failed" if n == 3 else "done")
+    client = login_as("clerk")
+    page = client.get("/tasks/").get_data(as_text=True)
+    assert page.index("批次24.zip") < page.index("批次23.zip") and "批次04.zip" not in page and "共 25 条" in page
+    assert "批次04.zip" in client.get("/tasks/?page=2").get_data(as_text=True)
+    failed = client.get("/tasks/?state=failed").get_data(as_text=True)
+    assert "批次03.zip" in failed and "批次04.zip" not in failed
+    named = client.get("/tasks/?file_name=批次1").get_data(as_text=True)
+    assert "共 10 条" in named and "批次20.zip" not in named
+
+
+def test_the_filter_answers_htmx_with_the_rows_fragment_only(tasks, login_as):
+    response = login_as("clerk").get("/tasks/?file_name=太原", headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert '<div id="task-rows">' in body and "<html" not in body and "HX-Request" in response.headers["Vary"]
+
+
+def test_a_running_task_polls_itself_and_a_finished_one_stops(demo, login_as):
+    running = _task("clerk", "进行中.zip", state="running")
+    client = login_as("clerk")
+    fragment = client.get(f"/tasks/{running.id}/status", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in fragment and f'hx-get="/tasks/{running.id}/status' in fragment
+    assert 'hx-trigger="load delay:1s"' in fragment and 'hx-swap="outerHTML"' in fragment
+    assert 'style="width: 40%"' in fragment and "4</span> / <span class=\"task-total\">10" in fragment
+    listing = client.get("/tasks/").get_data(as_text=True)
+    assert f'id="task-status-{running.id}"' in listing and 'hx-trigger="load delay:1s"' in listing
+    running.state, running.done, running.succeeded, running.failed = "done", 10, 8, 2
+    db.session.commit()
+    fragment = client.get(f"/tasks/{running.id}/status", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "hx-get" not in fragment and "hx-trigger" not in fragment
+    assert 'class="task-succeeded">8<' in fragment and 'class="task-failed">2<' in fragment
+
+
+def test_the_finished_detail_page_reloads_once_to_show_the_row_errors(demo, login_as):
+    task = _task("clerk", "完成.zip")
+    response = login_as("clerk").get(f"/tasks/{task.id}/status?view=detail", headers={"HX-Request": "true"})
+    assert response.headers.get("HX-Refresh") == "true"
+
+
+@pytest.fixture
+def imported(demo):
+    """A finished import of clerk with 3 issued and 2 failed rows."""
+    task = start_import(_user("clerk"), "混合.zip", import_zip(mixed_rows()))
+    db.session.expire_all()
+    return db.session.get(Task, task.id)
+
+
+def test_the_detail_shows_counts_row_errors_and_issued_certificates_with_their_pdf_state(imported, login_as):
+    page = login_as("clerk").get(f"/tasks/{imported.id}").get_data(as_text=True)
+    assert "混合.zip" in page and "太原录证员" in page and 'class="task-succeeded">3<' in page
+    assert 'id="row-errors"' in page and "中文逗号" in page and "人员信息表第" in page
+    assert "140105T（2025）0000003" in page and "已签章" in page
+    assert 'hx-boost="false"' in page and f'/tasks/{imported.id}/failure-report' in page
+
+
+@pytest.mark.parametrize("username,status", [("clerk", 200), ("supervisor", 200), ("admin", 200),
+                                             ("clerk2", 404), ("datong", 404)])
+def test_failure_report_download_permissions(imported, login_as, username, status):
+    response = login_as(username).get(f"/tasks/{imported.id}/failure-report")
+    assert response.status_code == status
+    if status == 200:
+        disposition = response.headers["Content-Disposition"]
+        assert disposition.startswith("attachment") and "filename*=UTF-8''" in disposition
+        assert f"_{imported.id}.xlsx" in disposition and "%E5%AF%BC%E5%85%A5" in disposition  # 导入失败数据_<id>
+        wb = openpyxl.load_workbook(io.BytesIO(response.data))
+        assert wb["证照信息"].max_row == 3
+
+
+def test_a_task_without_failures_has_no_report_to_download(demo, login_as):
+    task = _task("clerk", "全部成功.zip")
+    client = login_as("clerk")
+    assert client.get(f"/tasks/{task.id}/failure-report").status_code == 404
+    assert "下载失败数据" not in client.get(f"/tasks/{task.id}").get_data(as_text=True)
+
+
+def test_delegates_cannot_open_task_management(tasks, login_as):
+    assert login_as("delegate").get("/tasks/").status_code == 403
