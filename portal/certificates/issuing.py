@@ -49,6 +49,8 @@ class IssueOptions:
     import_row_key: str | None = None
     submission_token: str | None = None
     today: date | None = None
+    enqueue_seal: bool = True  # False: the caller queues the PDFs itself (an import, in chunks)
+    dispatch: bool = True  # False: the caller asks for the report job once for many certificates
 
 
 def _already_issued(options):
@@ -146,19 +148,19 @@ def issue_certificate(operator, values, persons, attachments=(), *, find_person=
         if isinstance(exc, SerialsExhausted):
             raise _refusal("R1", "certificate", str(exc)) from exc
         raise
-    reporting.dispatch()
+    if options.dispatch:
+        reporting.dispatch()
     if options.seal_now:
         seal_certificate(cert.id)
-    else:
+    elif options.enqueue_seal:
         from portal.queue import enqueue
         enqueue("jobs.certificates.seal_certificates", [cert.id], queue="pdf")
     return cert
 
 
-def _insert(operator, authority, clean, persons, attachments, options):
-    """One transaction: serial, certificate, persons, attachments, history, outbox row."""
+def _build(operator, authority, clean, persons, attachments, serial, options):
+    """The certificate object with its personnel, attachments and first history line (not yet added)."""
     year = clean["issue_date"].year
-    serial = take_serial(authority.id, year)  # first write: the lock that orders concurrent issuers
     number = CertificateNumber(clean["project_division"], clean["crane_type"], year, serial)
     # The authority's own name and code are stored, not the typed ones (they passed R4/R5 already).
     face = {f.key: clean.get(f.key) for f in FIELDS
@@ -176,14 +178,83 @@ def _insert(operator, authority, clean, persons, attachments, options):
                                       cert_no=p.get("cert_no") or "", phone=p.get("phone") or "")
                     for i, p in enumerate(persons)]
     _store_attachments(cert, attachments)
-    db.session.add(cert)
     cert.events.append(CertificateEvent(action="issued", actor_name=operator.username,
                                         detail=f"新发证，证书编号 {number}"))
+    return cert
+
+
+def _insert(operator, authority, clean, persons, attachments, options):
+    """One transaction: serial, certificate, persons, attachments, history, outbox row."""
+    serial = take_serial(authority.id, clean["issue_date"].year)  # first write: orders concurrent issuers
+    cert = _build(operator, authority, clean, persons, attachments, serial, options)
+    db.session.add(cert)
     db.session.flush()
     reporting.add_report(cert, "issue")
-    audit.record("certificate.issue", actor=operator, target=str(number))
+    audit.record("certificate.issue", actor=operator, target=cert.number)
     db.session.commit()
     return cert
+
+
+@dataclass
+class BatchRow:
+    """One already-checked import row for issue_batch: its key (序号) and raw values."""
+    row_key: str
+    values: dict
+    persons: list
+    attachments: list
+
+
+def issue_batch(operator, authority, rows, *, import_task_id, find_person=None):
+    """Issue rows the caller has checked with every rule, in one transaction; {row_key: result}.
+
+    A result is the Certificate, an IssueRefused, or the exception that broke that row (its own
+    transaction rolled back, the other rows unaffected). One counter update per year takes consecutive
+    serials for the whole batch, one flush writes it, one commit ends it, one job reports it. If the
+    batch meets a conflict (a 备案编号 issued meanwhile, a row of a re-run), it is rolled back
+    whole — serials included — and issued row by row, each row all-or-nothing.
+    """
+    existing = dict(db.session.execute(db.select(Certificate.import_row_key, Certificate).where(
+        Certificate.import_task_id == import_task_id,
+        Certificate.import_row_key.in_([r.row_key for r in rows]))).all())
+    todo = [r for r in rows if r.row_key not in existing]
+    results = dict(existing)
+    if todo:
+        try:
+            results.update(_insert_batch(operator, authority, todo, import_task_id))
+        except Exception:  # noqa: BLE001 — whatever broke the batch, each row gets its own try
+            db.session.rollback()
+            for row in todo:
+                options = IssueOptions(seal_now=False, enqueue_seal=False, dispatch=False,
+                                       import_task_id=import_task_id, import_row_key=row.row_key)
+                try:
+                    results[row.row_key] = issue_certificate(operator, row.values, row.persons, row.attachments,
+                                                             find_person=find_person, options=options)
+                except Exception as exc:  # noqa: BLE001 — reported on this row; the next rows go on
+                    db.session.rollback()
+                    results[row.row_key] = exc
+    reporting.dispatch()
+    return results
+
+
+def _insert_batch(operator, authority, rows, import_task_id):
+    cleaned = [(row, clean_certificate(row.values), [clean_person(p) for p in row.persons]) for row in rows]
+    by_year = {}
+    for item in cleaned:
+        by_year.setdefault(item[1]["issue_date"].year, []).append(item)
+    certs = {}
+    for year, items in sorted(by_year.items()):
+        last = take_serial(authority.id, year, count=len(items))
+        for serial, (row, clean, persons) in zip(range(last - len(items) + 1, last + 1), items):
+            options = IssueOptions(import_task_id=import_task_id, import_row_key=row.row_key)
+            certs[row.row_key] = _build(operator, authority, clean, persons, row.attachments, serial, options)
+    db.session.add_all(certs.values())
+    db.session.flush()
+    for cert in certs.values():
+        reporting.add_report(cert, "issue")
+    audit.record("certificate.issue", actor=operator, target=f"批量导入任务 {import_task_id}",
+                 detail="、".join(c.number for c in certs.values()))
+    db.session.commit()
+    return certs
 
 
 def cancel_certificate(operator, cert, reason, find_person=None):

@@ -19,15 +19,16 @@ class SerialsExhausted(Exception):
     """The authority used every serial of the year."""
 
 
-def take_serial(authority_id, year):
-    """Reserve the next serial for the authority and year inside the current transaction."""
+def take_serial(authority_id, year, count=1):
+    """Reserve the next `count` serials for the authority and year in the current transaction; returns
+    the last of them (the block is last - count + 1 … last, consecutive)."""
     insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     db.session.execute(insert(NumberCounter).values(authority_id=authority_id, year=year, last_serial=0)
                        .on_conflict_do_nothing(index_elements=["authority_id", "year"]))
     serial = db.session.execute(
         sa.update(NumberCounter)
         .where(NumberCounter.authority_id == authority_id, NumberCounter.year == year)
-        .values(last_serial=NumberCounter.last_serial + 1)
+        .values(last_serial=NumberCounter.last_serial + count)
         .returning(NumberCounter.last_serial)
     ).scalar_one()
     if serial > MAX_SERIAL:

@@ -1,4 +1,5 @@
 """Verifying a certificate PDF: signature, integrity, and the certificate's current state."""
+import io
 import re
 from dataclasses import dataclass, field
 
@@ -7,7 +8,6 @@ from portal.certificates.models import Certificate
 from portal.certificates.signing import verify_certificate_pdf
 from portal.extensions import db
 
-_TOKEN_RE = re.compile(rb"/public/verify/([A-Za-z0-9_\-]{16,64})")
 _NUMBER_RE = re.compile(r"\d{6}[TSW]（\d{4}）\d{7}")
 
 
@@ -38,13 +38,16 @@ class PdfVerification:
 
 
 def _find_certificate(pdf_bytes):
-    """The certificate the PDF claims to be: by the QR target token, else by the printed number."""
-    match = _TOKEN_RE.search(pdf_bytes)
-    if match:
-        cert = db.session.scalar(db.select(Certificate).filter_by(verify_token=match.group(1).decode()))
-        if cert:
-            return cert
-    return None
+    """The certificate the PDF names in its document title (建筑起重机械使用登记证书 <证书编号>)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    try:
+        title = str(PdfFileReader(io.BytesIO(pdf_bytes), strict=False).trailer["/Info"].get("/Title", ""))
+    except Exception:  # not a PDF we can read: no certificate to name
+        return None
+    match = _NUMBER_RE.search(title)
+    if not match:
+        return None
+    return db.session.scalar(db.select(Certificate).filter_by(number=match.group(0)))
 
 
 def verify_pdf_bytes(pdf_bytes):

@@ -18,8 +18,7 @@ from flask import current_app
 from portal import audit, storage
 from portal.admin.models import utcnow
 from portal.certificates.attachments import AttachmentUpload, safe_filename
-from portal.certificates.issuing import NO_SIGNING_RIGHT, IssueOptions, IssueRefused, check_context, \
-    issue_certificate
+from portal.certificates.issuing import NO_SIGNING_RIGHT, BatchRow, IssueRefused, check_context, issue_batch
 from portal.certificates.models import Certificate
 from portal.extensions import db
 from portal.standard.rules import RuleError
@@ -33,10 +32,8 @@ IMPORT_TITLE = "建筑起重机械使用登记证书批量导入"
 PROGRESS_EVERY_ROWS = 25  # commit counts + heartbeat at least this often …
 PROGRESS_EVERY_SECONDS = 1.0  # … or this often, whichever comes first
 STALE_MINUTES = 10  # a running task without a heartbeat for this long lost its worker
-SEAL_CHUNK = 50  # certificates per PDF job when the importer queues the sealing itself
-# issuing.issue_certificate enqueues one PDF job per certificate unless IssueOptions can switch that off;
-# when it can, the importer queues chunks of SEAL_CHUNK instead (fewer jobs, same parallelism).
-_CAN_SUPPRESS_SEAL_JOB = "enqueue_seal" in getattr(IssueOptions, "__dataclass_fields__", {})
+ISSUE_BATCH = 100  # checked rows issued per transaction (one counter update, one flush, one commit)
+SEAL_CHUNK = 25  # certificates per PDF job: few jobs, yet enough of them for every worker to take some
 
 
 # ---------------------------------------------------------------------------------------------- starting
@@ -236,59 +233,65 @@ def _run(task, report, collect_rows):
     progress.total = len(import_file)
     task.total = progress.total
     db.session.commit()
-    failed_rows, rows, seal_ids = [], [], []
-    for row, errors in check_import_rows(import_file, ctx):
-        number = issued.get(row.seq) if row.seq else None
-        if number is None and not errors:
-            number, errors, cert_id = _issue_row(task.id, operator, import_file, row, find_person)
-            if cert_id is not None:
-                seal_ids.append(cert_id)
-                if len(seal_ids) >= SEAL_CHUNK:
-                    _queue_seals(seal_ids)
-                    seal_ids = []
-        ok = number is not None
-        if not ok:
+    failed_rows, results, pending = [], {}, []
+
+    def issue_pending():
+        """Issue the checked rows waiting in `pending` as one batch; count and record each."""
+        batch = []
+        for row in pending:
+            try:
+                attachments = [AttachmentUpload(name, import_file.read_attachment(name))
+                               for name in row.attachment_names]
+            except Exception as exc:  # an unreadable attachment fails its row only
+                finish(row, None, [_system_error(exc)])
+                continue
+            batch.append(BatchRow(row.seq, row.values, row.persons, attachments))
+        outcome = issue_batch(operator, authority, batch, import_task_id=task.id, find_person=find_person)
+        by_key = {row.seq: row for row in pending}
+        _queue_seals([r.id for r in outcome.values() if isinstance(r, Certificate)])
+        for key, result in outcome.items():
+            if isinstance(result, IssueRefused):
+                finish(by_key[key], None, result.errors)
+            elif isinstance(result, Exception):
+                log.error("import task %s row %s failed: %r", task.id, key, result)
+                finish(by_key[key], None, [_system_error(result)])
+            else:
+                finish(by_key[key], result.number, [])
+        pending.clear()
+
+    def finish(row, number, errors):
+        if number is None:
             failed_rows.append((row, errors))
         if collect_rows:
-            rows.append(RowResult(row.seq, number, [] if ok else errors))
-        progress.count(ok)
-    _queue_seals(seal_ids)
+            results[row.excel_row] = RowResult(row.seq, number, errors)
+        progress.count(number is not None)
+
+    for row, errors in check_import_rows(import_file, ctx):
+        number = issued.get(row.seq) if row.seq else None
+        if number is not None or errors:
+            finish(row, number, [] if number else errors)
+            continue
+        pending.append(row)
+        if len(pending) >= ISSUE_BATCH:
+            issue_pending()
+    if pending:
+        issue_pending()
+    failed_rows.sort(key=lambda item: item[0].excel_row)
     result_path = _write_failures(task.id, failed_rows, import_file.problems)
     task = progress.commit(state="done", finished_at=utcnow(), result_path=result_path)
     log.info("import task %s done: %s ok, %s failed", task.id, task.succeeded, task.failed)
     return ImportResult(task.id, task.state, task.total, task.succeeded, task.failed,
-                        storage.path_of(result_path).as_posix() if result_path else None, rows=rows)
-
-
-def _issue_row(task_id, operator, import_file, row, find_person):
-    """Issue one valid row, all-or-nothing: (certificate number, errors, new certificate id or None)."""
-    key = row.seq
-    options = {"seal_now": False, "import_task_id": task_id, "import_row_key": key}
-    if _CAN_SUPPRESS_SEAL_JOB:
-        options["enqueue_seal"] = False
-    try:
-        attachments = [AttachmentUpload(name, import_file.read_attachment(name)) for name in row.attachment_names]
-        cert = issue_certificate(operator, row.values, row.persons, attachments, find_person=find_person,
-                                 options=IssueOptions(**options))
-        return cert.number, [], (cert.id if _CAN_SUPPRESS_SEAL_JOB else None)
-    except IssueRefused as exc:
-        db.session.rollback()
-        return None, exc.errors, None
-    except Exception as exc:  # this row only: roll it back, say so, go on with the next
-        log.exception("import task %s row %s failed", task_id, key)
-        db.session.rollback()
-        # The certificate may have been committed before a later step failed (e.g. queueing its PDF job).
-        number = db.session.scalar(sa.select(Certificate.number).filter_by(import_task_id=task_id, import_row_key=key))
-        return (number, [], None) if number else (None, [_system_error(exc)], None)
+                        storage.path_of(result_path).as_posix() if result_path else None,
+                        rows=[results[key] for key in sorted(results)])
 
 
 def _queue_seals(certificate_ids):
-    """Queue the PDFs of newly issued certificates in one job (only when issuing leaves them to us)."""
-    if not certificate_ids:
-        return
+    """Queue the PDFs of newly issued certificates, SEAL_CHUNK a job, for any number of workers."""
     from portal.queue import enqueue
     try:
-        enqueue("jobs.certificates.seal_certificates", list(certificate_ids), queue="pdf")
+        for start in range(0, len(certificate_ids), SEAL_CHUNK):
+            enqueue("jobs.certificates.seal_certificates", list(certificate_ids[start:start + SEAL_CHUNK]),
+                    queue="pdf")
     except Exception:  # they stay 生成中; `flask certs pdf` or a re-run of the task queues them again
         log.exception("could not enqueue sealing of %s certificates", len(certificate_ids))
 

@@ -114,13 +114,14 @@ def test_a_task_whose_worker_died_is_resumed_and_finished_without_duplicates(run
 
 
 def test_a_row_that_crashes_is_rolled_back_and_the_others_go_on(run, monkeypatch):
-    real = services.issue_certificate
+    from portal.certificates import issuing
+    real = issuing._build
 
-    def flaky(operator, values, persons, attachments=(), **kwargs):
-        if kwargs["options"].import_row_key == "3":
+    def flaky(operator, authority, clean, persons, attachments, serial, options):
+        if options.import_row_key == "3":
             raise RuntimeError("disk full")
-        return real(operator, values, persons, attachments, **kwargs)
-    monkeypatch.setattr(services, "issue_certificate", flaky)
+        return real(operator, authority, clean, persons, attachments, serial, options)
+    monkeypatch.setattr(issuing, "_build", flaky)
     task = run(import_zip(valid_rows(count=3)))
     assert (task.state, task.succeeded, task.failed) == ("done", 2, 1)
     [error] = row_errors(task)
