@@ -11,7 +11,7 @@ from datetime import date
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from portal import audit, storage
+from portal import audit, bulk, storage
 from portal.admin.models import Authority, utcnow
 from portal.certificates.attachments import AttachmentRefused, check_attachment, safe_filename
 from portal.certificates.documents import seal_certificate
@@ -73,6 +73,15 @@ def record_number_taken(record_number):
     """R12: is there a certificate of this 备案编号 that is not cancelled?"""
     return db.session.scalar(db.select(Certificate.id).where(
         Certificate.record_number == record_number, Certificate.status == "issued").limit(1)) is not None
+
+
+def taken_record_numbers(record_numbers, chunk=1000):
+    """R12 for many at once (an import file): the given 备案编号 that have a certificate not cancelled."""
+    numbers, taken = sorted(set(record_numbers)), set()
+    for start in range(0, len(numbers), chunk):
+        taken.update(db.session.scalars(db.select(Certificate.record_number).where(
+            Certificate.record_number.in_(numbers[start:start + chunk]), Certificate.status == "issued")))
+    return taken
 
 
 def check_context(authority, find_person=None, today=None):
@@ -158,28 +167,38 @@ def issue_certificate(operator, values, persons, attachments=(), *, find_person=
     return cert
 
 
-def _build(operator, authority, clean, persons, attachments, serial, options):
-    """The certificate object with its personnel, attachments and first history line (not yet added)."""
+def _columns(operator, authority, clean, persons, serial, options):
+    """The certificate's column values and its personnel rows, as plain dicts (both paths share them)."""
     year = clean["issue_date"].year
     number = CertificateNumber(clean["project_division"], clean["crane_type"], year, serial)
     # The authority's own name and code are stored, not the typed ones (they passed R4/R5 already).
-    face = {f.key: clean.get(f.key) for f in FIELDS
-            if f.key not in BUSINESS_KEYS and f.key not in ("authority_name", "authority_uscc")}
+    values = {f.key: clean.get(f.key) for f in FIELDS
+              if f.key not in BUSINESS_KEYS and f.key not in ("authority_name", "authority_uscc")}
     for key in ("contractor_name", "contractor_uscc"):
-        face[key] = face[key] or ""
-    business = {key: str(clean[key]) for key in BUSINESS_KEYS if clean.get(key) not in (None, "")}
-    cert = Certificate(
-        **face, business=business, authority_id=authority.id, authority_name=authority.name,
-        authority_uscc=authority.uscc, year=year, serial=serial, number=str(number),
-        ecert_id=uuid.uuid4().hex.upper(), verify_token=secrets.token_urlsafe(24), status="issued",
-        created_by_id=operator.id, import_task_id=options.import_task_id, import_row_key=options.import_row_key,
+        values[key] = values[key] or ""
+    values.update(
+        business={key: str(clean[key]) for key in BUSINESS_KEYS if clean.get(key) not in (None, "")},
+        authority_id=authority.id, authority_name=authority.name, authority_uscc=authority.uscc, year=year,
+        serial=serial, number=str(number), ecert_id=uuid.uuid4().hex.upper(), verify_token=secrets.token_urlsafe(24),
+        status="issued", pdf_state="pending", report_state="pending", created_by_id=operator.id,
+        created_at=utcnow(), import_task_id=options.import_task_id, import_row_key=options.import_row_key,
         submission_token=options.submission_token)
-    cert.persons = [CertificatePerson(position=i, type_code=p["type_code"], name=p["name"], id_number=p["id_number"],
-                                      cert_no=p.get("cert_no") or "", phone=p.get("phone") or "")
-                    for i, p in enumerate(persons)]
+    person_rows = [{"position": i, "type_code": p["type_code"], "name": p["name"], "id_number": p["id_number"],
+                    "cert_no": p.get("cert_no") or "", "phone": p.get("phone") or ""} for i, p in enumerate(persons)]
+    return values, person_rows
+
+
+def _issued_event(operator, number):
+    return {"action": "issued", "actor_name": operator.username, "detail": f"新发证，证书编号 {number}"}
+
+
+def _build(operator, authority, clean, persons, attachments, serial, options):
+    """The certificate object with its personnel, attachments and first history line (not yet added)."""
+    values, person_rows = _columns(operator, authority, clean, persons, serial, options)
+    cert = Certificate(**values)
+    cert.persons = [CertificatePerson(**row) for row in person_rows]
     _store_attachments(cert, attachments)
-    cert.events.append(CertificateEvent(action="issued", actor_name=operator.username,
-                                        detail=f"新发证，证书编号 {number}"))
+    cert.events.append(CertificateEvent(**_issued_event(operator, cert.number)))
     return cert
 
 
@@ -195,6 +214,13 @@ def _insert(operator, authority, clean, persons, attachments, options):
     return cert
 
 
+@dataclass(frozen=True)
+class Issued:
+    """A certificate issued by a batch: read before the commit, so nothing is loaded again after it."""
+    id: int
+    number: str
+
+
 @dataclass
 class BatchRow:
     """One already-checked import row for issue_batch: its key (序号) and raw values."""
@@ -207,15 +233,16 @@ class BatchRow:
 def issue_batch(operator, authority, rows, *, import_task_id, find_person=None):
     """Issue rows the caller has checked with every rule, in one transaction; {row_key: result}.
 
-    A result is the Certificate, an IssueRefused, or the exception that broke that row (its own
+    A result is Issued(id, number), an IssueRefused, or the exception that broke that row (its own
     transaction rolled back, the other rows unaffected). One counter update per year takes consecutive
     serials for the whole batch, one flush writes it, one commit ends it, one job reports it. If the
     batch meets a conflict (a 备案编号 issued meanwhile, a row of a re-run), it is rolled back
     whole — serials included — and issued row by row, each row all-or-nothing.
     """
-    existing = dict(db.session.execute(db.select(Certificate.import_row_key, Certificate).where(
-        Certificate.import_task_id == import_task_id,
-        Certificate.import_row_key.in_([r.row_key for r in rows]))).all())
+    existing = {key: Issued(id_, number) for key, id_, number in db.session.execute(
+        db.select(Certificate.import_row_key, Certificate.id, Certificate.number).where(
+            Certificate.import_task_id == import_task_id,
+            Certificate.import_row_key.in_([r.row_key for r in rows])))}
     todo = [r for r in rows if r.row_key not in existing]
     results = dict(existing)
     if todo:
@@ -227,8 +254,9 @@ def issue_batch(operator, authority, rows, *, import_task_id, find_person=None):
                 options = IssueOptions(seal_now=False, enqueue_seal=False, dispatch=False,
                                        import_task_id=import_task_id, import_row_key=row.row_key)
                 try:
-                    results[row.row_key] = issue_certificate(operator, row.values, row.persons, row.attachments,
-                                                             find_person=find_person, options=options)
+                    cert = issue_certificate(operator, row.values, row.persons, row.attachments,
+                                             find_person=find_person, options=options)
+                    results[row.row_key] = Issued(cert.id, cert.number)
                 except Exception as exc:  # noqa: BLE001 — reported on this row; the next rows go on
                     db.session.rollback()
                     results[row.row_key] = exc
@@ -237,24 +265,45 @@ def issue_batch(operator, authority, rows, *, import_task_id, find_person=None):
 
 
 def _insert_batch(operator, authority, rows, import_task_id):
+    """Core bulk INSERTs (no ORM unit of work: 14 objects a row made it the import's bottleneck)."""
+    import sqlalchemy as sa
     cleaned = [(row, clean_certificate(row.values), [clean_person(p) for p in row.persons]) for row in rows]
     by_year = {}
     for item in cleaned:
         by_year.setdefault(item[1]["issue_date"].year, []).append(item)
-    certs = {}
+    built = []  # (row key, certificate values, person rows, attachment rows)
     for year, items in sorted(by_year.items()):
         last = take_serial(authority.id, year, count=len(items))
         for serial, (row, clean, persons) in zip(range(last - len(items) + 1, last + 1), items):
             options = IssueOptions(import_task_id=import_task_id, import_row_key=row.row_key)
-            certs[row.row_key] = _build(operator, authority, clean, persons, row.attachments, serial, options)
-    db.session.add_all(certs.values())
-    db.session.flush()
-    for cert in certs.values():
-        reporting.add_report(cert, "issue")
+            values, person_rows = _columns(operator, authority, clean, persons, serial, options)
+            built.append((row.row_key, values, person_rows, _attachment_rows(row.attachments)))
+    connection = db.session.connection()  # Core on the session's transaction: no ORM bookkeeping
+    table = Certificate.__table__
+    ids = connection.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                             [values for _, values, _, _ in built]).scalars().all()
+    persons, attachments, events, reports = [], [], [], []
+    for certificate_id, (_, values, person_rows, attachment_rows) in zip(ids, built):
+        persons += [dict(row, certificate_id=certificate_id) for row in person_rows]
+        attachments += [dict(row, certificate_id=certificate_id) for row in attachment_rows]
+        events.append(dict(_issued_event(operator, values["number"]), certificate_id=certificate_id, at=utcnow()))
+        reports.append((certificate_id, dict(values, id=certificate_id, persons=person_rows)))
+    for model, rows_ in ((CertificatePerson, persons), (Attachment, attachments), (CertificateEvent, events)):
+        bulk.insert_rows(model.__table__, rows_)
+    reporting.add_reports(reports, "issue")
     audit.record("certificate.issue", actor=operator, target=f"批量导入任务 {import_task_id}",
-                 detail="、".join(c.number for c in certs.values()))
+                 detail="、".join(values["number"] for _, values, _, _ in built))
+    issued = {key: Issued(certificate_id, values["number"]) for certificate_id, (key, values, _, _) in zip(ids, built)}
     db.session.commit()
-    return certs
+    return issued
+
+
+def _attachment_rows(uploads):
+    """Checked, stored attachments as rows (IssueRefused when one is not acceptable)."""
+    holder = Certificate()
+    _store_attachments(holder, uploads)
+    return [{"filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256,
+             "created_at": utcnow()} for a in holder.attachments]
 
 
 def cancel_certificate(operator, cert, reason, find_person=None):

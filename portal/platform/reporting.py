@@ -13,7 +13,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from portal import audit
+from portal import audit, bulk
 from portal.admin.models import utcnow
 from portal.certificates.models import Certificate, CertificateEvent
 from portal.extensions import db
@@ -30,22 +30,34 @@ CLAIM_SECONDS = 120
 def snapshot(cert):
     """The certificate as a plain dict for the report record (taken when the report is queued)."""
     values = {column.key: getattr(cert, column.key) for column in Certificate.__table__.columns}
-    values.update(
-        manufactured_on=cert.manufacture_date, supervisor_name=cert.supervision_name,
-        supervisor_uscc=cert.supervision_uscc,
-        persons=[{"type_code": p.type_code, "name": p.name, "id_number": p.id_number, "cert_no": p.cert_no}
-                 for p in cert.persons])
+    values["persons"] = [{"type_code": p.type_code, "name": p.name, "id_number": p.id_number,
+                          "cert_no": p.cert_no} for p in cert.persons]
     return values
+
+
+def _record(values, operation):
+    # The payload builder names a few face fields its own way.
+    return build_accept_record(dict(values, manufactured_on=values.get("manufacture_date"),
+                                    supervisor_name=values.get("supervision_name"),
+                                    supervisor_uscc=values.get("supervision_uscc")), operation)
 
 
 def add_report(cert, operation):
     """Queue a report of the certificate in the caller's transaction."""
     row = ReportOutbox(certificate_id=cert.id, operation=operation, idempotency_key=uuid.uuid4().hex,
-                       payload=build_accept_record(snapshot(cert), operation), state="pending",
-                       next_attempt_at=utcnow())
+                       payload=_record(snapshot(cert), operation), state="pending", next_attempt_at=utcnow())
     cert.report_state, cert.report_message = "pending", None
     db.session.add(row)
     return row
+
+
+def add_reports(certificates, operation):
+    """Queue reports of many new certificates, given as (id, column values with 'persons'), in one INSERT."""
+    now = utcnow()
+    rows = [{"certificate_id": certificate_id, "operation": operation, "idempotency_key": uuid.uuid4().hex,
+             "payload": _record(values, operation), "state": "pending", "attempts": 0, "next_attempt_at": now,
+             "created_at": now} for certificate_id, values in certificates]
+    bulk.insert_rows(ReportOutbox.__table__, rows)
 
 
 def dispatch():

@@ -332,6 +332,11 @@ class ImportFile:
             return idx
         return None
 
+    def record_numbers(self) -> set[str]:
+        """Every 备案编号 of the file as typed (cleaned), so R12 can be looked up for all rows at once."""
+        col = self._cert_columns["record_number"]
+        return {number for number in (clean_text(row[col]).upper() for _, row in self._cert_rows) if number}
+
     def __len__(self) -> int:
         return len(self._cert_rows) - (self._example_row_index() is not None)
 

@@ -115,13 +115,13 @@ def test_a_task_whose_worker_died_is_resumed_and_finished_without_duplicates(run
 
 def test_a_row_that_crashes_is_rolled_back_and_the_others_go_on(run, monkeypatch):
     from portal.certificates import issuing
-    real = issuing._build
+    real = issuing._columns
 
-    def flaky(operator, authority, clean, persons, attachments, serial, options):
+    def flaky(operator, authority, clean, persons, serial, options):
         if options.import_row_key == "3":
             raise RuntimeError("disk full")
-        return real(operator, authority, clean, persons, attachments, serial, options)
-    monkeypatch.setattr(issuing, "_build", flaky)
+        return real(operator, authority, clean, persons, serial, options)
+    monkeypatch.setattr(issuing, "_columns", flaky)
     task = run(import_zip(valid_rows(count=3)))
     assert (task.state, task.succeeded, task.failed) == ("done", 2, 1)
     [error] = row_errors(task)
