@@ -512,6 +512,19 @@ def _seal_background(pdf_bytes: bytes):
     return _PdfBytesPage()
 
 
+def _outside_event_loop(function, *args, **kwargs):
+    """Call a pyHanko entry point that uses asyncio.run(): in a helper thread when this thread already
+    runs an event loop (asyncio.run refuses to nest), directly otherwise."""
+    import asyncio
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args, **kwargs).result()
+
+
 def sign_certificate_pdf(
     pdf_bytes: bytes,
     signer,
@@ -560,7 +573,7 @@ def sign_certificate_pdf(
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes))
     out = io.BytesIO()
-    pdf_signer.sign_pdf(writer, output=out, bytes_reserved=BYTES_RESERVED)
+    _outside_event_loop(pdf_signer.sign_pdf, writer, output=out, bytes_reserved=BYTES_RESERVED)
     return out.getvalue()
 
 
@@ -639,7 +652,7 @@ def verify_certificate_pdf(pdf_bytes: bytes, trust_roots: Iterable) -> Signature
             return SignatureCheck(False, False, False, None, None, MSG_UNSIGNED)
         sig = sigs[-1]
         vc = ValidationContext(trust_roots=roots, allow_fetching=False)
-        status = validate_pdf_signature(sig, signer_validation_context=vc)
+        status = _outside_event_loop(validate_pdf_signature, sig, signer_validation_context=vc)
     except Exception as exc:  # PdfReadError on a damaged /ByteRange, and worse
         log.info("signature check failed: %s", type(exc).__name__)
         return SignatureCheck(maybe_signed, False, False, None, None, MSG_DAMAGED)

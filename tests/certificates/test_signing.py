@@ -286,3 +286,31 @@ def test_trust_roots_as_pem_path_or_bytes(pki, signed_pdf):
     assert verify_certificate_pdf(signed_pdf, [pem_path.read_bytes()]).valid
     check = verify_certificate_pdf(signed_pdf, ["/nonexistent/root.pem"])
     assert check.signed and check.intact and not check.valid and check.message == "签名证书不受信任"
+
+
+def test_signing_and_verifying_work_inside_a_running_event_loop(tmp_path):
+    """A caller that already runs an asyncio loop (a browser driver, an async server) can still seal."""
+    import asyncio
+
+    from portal.certificates.signing import DevPki, sign_certificate_pdf, verify_certificate_pdf
+    pki = DevPki(tmp_path / "pki", b"passphrase")
+    pki.ensure_root_ca()
+    pki.create_authority_credentials("11140100MB0000002K", "太原市住房和城乡建设局")
+    unsigned = _render_minimal_pdf()
+
+    async def inside_loop():
+        signed = sign_certificate_pdf(unsigned, pki.signer_for("11140100MB0000002K"), "太原市住房和城乡建设局")
+        return verify_certificate_pdf(signed, pki.trust_roots())
+    check = asyncio.run(inside_loop())
+    assert check.signed and check.valid and check.intact
+
+
+def _render_minimal_pdf():
+    from io import BytesIO
+
+    from reportlab.pdfgen import canvas
+    buffer = BytesIO()
+    page = canvas.Canvas(buffer)
+    page.drawString(100, 700, "certificate")
+    page.save()
+    return buffer.getvalue()
