@@ -26,7 +26,8 @@ def sweep_command(every):
 
 
 def start_ticker(app, every=15):
-    """Embedded default: enqueue the report sweep periodically (production runs `reports sweep --every`)."""
+    """Embedded default: periodically enqueue the report sweep and the check for import tasks whose
+    worker died (production runs `reports sweep --every 30` and `certs resume-imports` from cron)."""
     import threading
 
     def tick():
@@ -36,6 +37,7 @@ def start_ticker(app, every=15):
                 try:
                     from portal.queue import enqueue
                     enqueue("jobs.reports.send_due_reports", queue="reports")
+                    enqueue("jobs.imports.resume_stale_imports", queue="default")
                 except Exception:  # a missed tick is retried on the next one
-                    app.logger.exception("report sweep tick failed")
+                    app.logger.exception("background tick failed")
     threading.Thread(target=tick, name="report-sweep-ticker", daemon=True).start()
