@@ -97,7 +97,8 @@ def resume_stale_tasks(minutes=STALE_MINUTES):
         sa.and_(Task.state == "queued", Task.created_at < limit))).order_by(Task.id)).all()
     for task_id in ids:
         task = db.session.get(Task, task_id)
-        task.job_id = f"import-{uuid.uuid4().hex}"
+        # Judged dead: queued again, so the next run may claim it (rows it issued stay issued once).
+        task.state, task.heartbeat_at, task.job_id = "queued", None, f"import-{uuid.uuid4().hex}"
         db.session.commit()
         _enqueue(task)
         log.info("re-enqueued stale import task %s", task_id)

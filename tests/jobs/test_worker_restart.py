@@ -31,6 +31,24 @@ def _start_worker(env, *args):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def _descendants(pid):
+    """Process ids whose parent chain leads to pid (read from /proc)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
 def _task(app, task_id):
     with app.app_context():
         db.session.expire_all()
@@ -58,7 +76,10 @@ def test_import_survives_a_killed_worker_without_issuing_a_row_twice(shared_app,
                 break
             assert state != "done", "the import finished before the worker could be killed"
             time.sleep(0.02)
-        worker.send_signal(signal.SIGKILL)
+        # The worker and its work horse (RQ runs each job in a child process of its own), as when the
+        # machine running them dies.
+        for pid in [worker.pid] + _descendants(worker.pid):
+            os.kill(pid, signal.SIGKILL)
         worker.wait(timeout=10)
     finally:
         if worker.poll() is None:
