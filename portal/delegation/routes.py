@@ -1,14 +1,13 @@
 """证照委托授权: the delegate's pages, and 委托授权管理 (grant, change, revoke) for admins and supervisors."""
 from functools import wraps
-from io import BytesIO
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal import storage
+from portal import downloads
 from portal.access import area_required, may
 from portal.auth.forms import EmptyForm
-from portal.certificates.documents import business_rows, face_rows, person_rows, read_signed_pdf
+from portal.certificates.documents import business_rows, face_rows, person_rows
 from portal.delegation import bp
 from portal.delegation.forms import GrantChangeForm, GrantForm
 from portal.delegation.services import CHANGE_REFUSED, DelegationError, DelegationForbidden, active_grant, \
@@ -176,12 +175,6 @@ def certificate_detail(grant_id, certificate_id):
                            cancelled_at=local_time(cert.cancelled_at))
 
 
-def _private(response):
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 @bp.route("/<int:grant_id>/certificates/<int:certificate_id>/pdf")
 @area_required("delegation")
 def certificate_pdf(grant_id, certificate_id):
@@ -189,11 +182,8 @@ def certificate_pdf(grant_id, certificate_id):
     cert = _certificate_or_404(_grant_or_404(grant_id), certificate_id)
     if not may(current_user, "download", cert):
         abort(404)
-    data = read_signed_pdf(cert)
-    if data is None:
-        return render_template("delegation/pdf_missing.html", cert=cert, grant_id=grant_id), 404
-    return _private(send_file(BytesIO(data), mimetype="application/pdf", as_attachment=False,
-                              download_name=f"{cert.number}.pdf", max_age=0))
+    return downloads.signed_pdf(cert) or (
+        render_template("delegation/pdf_missing.html", cert=cert, grant_id=grant_id), 404)
 
 
 @bp.route("/<int:grant_id>/certificates/<int:certificate_id>/attachments/<int:attachment_id>")
@@ -203,12 +193,4 @@ def certificate_attachment(grant_id, certificate_id, attachment_id):
     cert = _certificate_or_404(_grant_or_404(grant_id), certificate_id)
     if not may(current_user, "download", cert):
         abort(404)
-    attachment = next((a for a in cert.attachments if a.id == attachment_id), None)
-    if attachment is None:
-        abort(404)
-    try:
-        data = storage.read_bytes(f"attachments/{attachment.sha256[:2]}/{attachment.sha256}")
-    except (FileNotFoundError, ValueError):
-        abort(404)
-    return _private(send_file(BytesIO(data), mimetype=attachment.content_type, as_attachment=True,
-                              download_name=attachment.filename, max_age=0))
+    return downloads.attachment(cert, attachment_id)

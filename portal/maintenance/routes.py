@@ -1,18 +1,17 @@
 """证照维护: the type card, the searchable list, 查看, the signed PDF, attachments, 注销 and 重新上报."""
-from io import BytesIO
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal import storage
+from portal import downloads
 from portal.access import area_required, get_certificate_or_404, may
-from portal.certificates.documents import business_rows, face_rows, person_rows, read_signed_pdf
+from portal.certificates.documents import business_rows, face_rows, person_rows
 from portal.certificates.issuing import IssueRefused, cancel_certificate
 from portal.htmx import render_view
 from portal.maintenance import bp
 from portal.maintenance.forms import CancelForm, parse_search_args
 from portal.display import local_time, mask_id_number
-from portal.maintenance.services import COUNT_CAP, PDF_TAGS, REPORT_TAGS, STATUSES, event_rows, find_attachment, \
+from portal.maintenance.services import COUNT_CAP, PDF_TAGS, REPORT_TAGS, STATUSES, event_rows, \
     search_certificates
 from portal.platform import reporting
 from portal.platform.service import person_finder
@@ -63,33 +62,15 @@ def crane_detail(certificate_id):
 def crane_pdf(certificate_id):
     """电子签章: the signed PDF inline in the browser, or why it is not there yet."""
     cert = get_certificate_or_404(certificate_id, "download")
-    data = read_signed_pdf(cert)
-    if data is None:
-        return render_template("maintenance/pdf_missing.html", cert=cert, pdf_tags=PDF_TAGS), 404
-    response = send_file(BytesIO(data), mimetype="application/pdf", as_attachment=False,
-                         download_name=f"{cert.number}.pdf", max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return downloads.signed_pdf(cert) or (
+        render_template("maintenance/pdf_missing.html", cert=cert, pdf_tags=PDF_TAGS), 404)
 
 
 @bp.route("/crane/<int:certificate_id>/attachments/<int:attachment_id>")
 @area_required("maintenance")
 def crane_attachment(certificate_id, attachment_id):
     """附件: one of this certificate's scans, as a download under its stored name."""
-    cert = get_certificate_or_404(certificate_id, "download")
-    attachment = find_attachment(cert, attachment_id)
-    if attachment is None:
-        abort(404)
-    try:
-        data = storage.read_bytes(f"attachments/{attachment.sha256[:2]}/{attachment.sha256}")
-    except (FileNotFoundError, ValueError):
-        abort(404)
-    response = send_file(BytesIO(data), mimetype=attachment.content_type, as_attachment=True,
-                         download_name=attachment.filename, max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return downloads.attachment(get_certificate_or_404(certificate_id, "download"), attachment_id)
 
 
 @bp.route("/crane/<int:certificate_id>/cancel", methods=["POST"])

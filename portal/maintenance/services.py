@@ -109,7 +109,3 @@ def event_rows(cert):
     return [{"at": local_time(e.at), "actor": e.actor_name, "action": EVENT_NAMES.get(e.action, e.action),
              "detail": e.detail} for e in cert.events]
 
-
-def find_attachment(cert, attachment_id):
-    """The attachment of this certificate with this id, or None (another certificate's id is None too)."""
-    return next((a for a in cert.attachments if a.id == attachment_id), None)

@@ -1,0 +1,36 @@
+"""Sending a certificate's files: never cached by the browser or a proxy, never sniffed as another type."""
+from io import BytesIO
+
+from flask import abort, send_file
+
+from portal import storage
+from portal.certificates.documents import read_signed_pdf
+
+
+def private_file(data, mimetype, download_name, as_attachment=True):
+    """A download of bytes only its user may see."""
+    response = send_file(BytesIO(data), mimetype=mimetype, as_attachment=as_attachment,
+                         download_name=download_name, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def signed_pdf(cert):
+    """The sealed PDF shown inline in the browser, or None while it is not signed."""
+    data = read_signed_pdf(cert)
+    if data is None:
+        return None
+    return private_file(data, "application/pdf", f"{cert.number}.pdf", as_attachment=False)
+
+
+def attachment(cert, attachment_id):
+    """One of this certificate's scans as a download; 404 for another certificate's id or a lost file."""
+    found = next((a for a in cert.attachments if a.id == attachment_id), None)
+    if found is None:
+        abort(404)
+    try:
+        data = storage.read_bytes(f"attachments/{found.sha256[:2]}/{found.sha256}")
+    except (FileNotFoundError, ValueError):
+        abort(404)
+    return private_file(data, found.content_type, found.filename)
