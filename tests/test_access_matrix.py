@@ -49,6 +49,7 @@ EXPECTATIONS = {
     "admin.audit_log":                    R(200,   403,         403,         403,         403,         403),
     "admin.authorities":                  R(200,   403,         403,         403,         403,         403),
     "admin.authority_edit":               R(200,   403,         403,         403,         403,         403),
+    "admin.authority_key":                R(303,   403,         403,         403,         403,         403),
     "admin.index":                        R(200,   403,         403,         403,         403,         403),
     "admin.user_edit":                    R(200,   403,         403,         403,         403,         403),
     "admin.user_enabled":                 R(303,   403,         403,         403,         403,         403),

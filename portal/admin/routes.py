@@ -6,8 +6,8 @@ from portal.access import area_required
 from portal.admin import bp
 from portal.admin.forms import AuthorityForm, PasswordResetForm, UserEditForm, UserForm
 from portal.admin.models import AuditEntry, Authority
-from portal.admin.services import AdminError, create_user, reset_password, save_authority, set_user_enabled, \
-    update_user
+from portal.admin.services import AdminError, create_signing_key, create_user, reset_password, save_authority, \
+    set_user_enabled, update_user
 from portal.auth.forms import EmptyForm
 from portal.auth.models import User
 from portal.extensions import db
@@ -126,8 +126,10 @@ def user_password(user_id):
 @area_required("admin")
 def authorities():
     """Issuing authorities."""
+    from portal.certificates import keys
     items = db.session.scalars(db.select(Authority).order_by(Authority.id)).all()
-    return render_template("admin/authorities.html", authorities=items)
+    return render_template("admin/authorities.html", authorities=items, action_form=EmptyForm(),
+                           has_key={a.id: keys.has_key(a.uscc) for a in items})
 
 
 @bp.route("/authorities/new", methods=["GET", "POST"], defaults={"authority_id": None})
@@ -164,3 +166,18 @@ def audit_log():
         query = query.where(AuditEntry.actor_name == actor.lower())
     page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
     return render_template("admin/audit.html", page=page, action=action, actor=actor)
+
+
+@bp.route("/authorities/<int:authority_id>/key", methods=["POST"])
+@area_required("admin")
+def authority_key(authority_id):
+    """签章密钥: create the authority's key pair and certificate (development PKI) unless it has one."""
+    authority = db.get_or_404(Authority, authority_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            create_signing_key(current_user, authority, replace=request.form.get("replace") == "1")
+        except AdminError as exc:
+            flash(str(exc), "danger")
+        else:
+            flash(f"已为 {authority.name} 生成电子签章密钥和证书", "success")
+    return redirect(url_for("admin.authorities"), 303)

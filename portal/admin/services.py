@@ -128,3 +128,17 @@ def save_authority(actor, authority, name, uscc, division_code, jurisdiction_tex
                  detail=f"{name} 区划={division_code} 管辖={len(jurisdiction)} 个区县")
     db.session.commit()
     return authority
+
+
+def create_signing_key(actor, authority, replace=False):
+    """A key pair and certificate for the authority under the development root CA (audited).
+
+    Replacing keeps earlier PDFs valid: they carry the old certificate, still issued by the root.
+    """
+    from portal.certificates import keys
+    if keys.has_key(authority.uscc) and not replace:
+        raise AdminError(f"{authority.name} 已有电子签章密钥；如需更换，请选择“更换密钥”")
+    keys.init_key(authority.uscc, authority.name, overwrite=replace)
+    audit.record("authority.key_replace" if replace else "authority.key_create", actor=actor, target=authority.uscc,
+                 detail=authority.name)
+    db.session.commit()

@@ -96,3 +96,19 @@ def test_seed_demo_is_idempotent(demo, runner):
     result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0 and "已存在" in result.output and "Demo-admin-2026" in result.output
     assert db.session.scalar(db.select(db.func.count(User.id))) == before
+
+
+def test_admin_sees_key_state_and_creates_a_key_for_a_new_authority(login_as):
+    from portal.certificates import keys
+    client = login_as("admin")
+    client.post("/admin/authorities/new", data={"name": "阳泉市住房和城乡建设局", "uscc": "11140300MB00000044",
+                                               "division_code": "140300"})
+    yangquan = db.session.scalar(db.select(Authority).filter_by(division_code="140300"))
+    assert yangquan is not None, "the test USCC must be valid"
+    page = client.get("/admin/authorities").get_data(as_text=True)
+    assert "未配置" in page and "已配置" in page
+    assert client.post(f"/admin/authorities/{yangquan.id}/key").status_code == 303
+    assert keys.has_key(yangquan.uscc)
+    again = client.post(f"/admin/authorities/{yangquan.id}/key", follow_redirects=True).get_data(as_text=True)
+    assert "已有电子签章密钥" in again
+    assert db.session.scalar(db.select(AuditEntry).filter_by(action="authority.key_create", target=yangquan.uscc))
