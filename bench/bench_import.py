@@ -93,7 +93,8 @@ def seal_with_rq(workers: int, chunks: list[list[int]], app) -> tuple[float, flo
             queue.enqueue("jobs.certificates.seal_certificates", chunk)
     rq = os.path.join(os.path.dirname(sys.executable), "rq")
     t = time.perf_counter()
-    procs = [subprocess.Popen([rq, "worker", "--burst", "-u", os.environ["REDIS_URL"], "pdf", "--logging_level", "WARNING"],
+    procs = [subprocess.Popen([rq, "worker", "-w", "jobs.worker.PortalWorker", "--burst", "-u", os.environ["REDIS_URL"], "pdf",
+                               "--logging_level", "WARNING"],
                               cwd=ROOT) for _ in range(workers)]
     for p in procs:
         p.wait()

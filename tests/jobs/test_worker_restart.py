@@ -26,7 +26,8 @@ def _worker_env(app, redis_url):
 
 def _start_worker(env, *args):
     rq = os.path.join(os.path.dirname(sys.executable), "rq")
-    return subprocess.Popen([rq, "worker", "-u", env["REDIS_URL"], "default", "--logging_level", "WARNING", *args],
+    return subprocess.Popen([rq, "worker", "-w", "jobs.worker.PortalWorker", "-u", env["REDIS_URL"], "default",
+                             "--logging_level", "WARNING", *args],
                             env=env, cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
