@@ -7,6 +7,7 @@ table look-ups (division exists, prefix exists, …) are rules (``portal.standar
 """
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -116,6 +117,7 @@ class Uscc:
 
 _ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
 _ID_CHECK = "10X98765432"
+_DIGIT = {str(d): d for d in range(10)}  # faster than int() per character, on the import's hot path
 _ID_RE = re.compile(r"\d{17}[\dX]")
 
 
@@ -128,7 +130,7 @@ class IdNumber:
     @staticmethod
     def check_digit(first17: str) -> str:
         """The check digit (18th) for the first 17 digits."""
-        return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS)) % 11]
+        return _ID_CHECK[sum(map(operator.mul, map(_DIGIT.__getitem__, first17), _ID_WEIGHTS)) % 11]
 
     @property
     def birth_date(self) -> date:
