@@ -107,3 +107,15 @@ def test_cancel_refused_when_the_1113_person_is_not_on_the_platform(demo):
     assert refused.value.errors[0].rule == "R9"
     db.session.refresh(cert)
     assert cert.status == "issued"
+
+
+@pytest.mark.parametrize("letter, business", [
+    ("S", {"hoist_rated_load": "2000", "hoist_rated_speed": "36"}),
+    ("W", {"lift_rated_load": "1000", "lift_rated_speed": "30"}),
+])
+def test_hoists_and_material_lifts_are_issued_with_their_own_business_fields(demo, letter, business):
+    values = issuable_certificate(record_number=f"晋AA-{letter}00001", crane_type=letter, tower_jib_length="",
+                                  tower_max_load="", tower_max_height="", tower_tip_load="", **business)
+    cert = issue_certificate(_user("clerk"), values, issuable_persons(), find_person=person_finder())
+    assert cert.number == f"140105{letter}（2025）0000001" and cert.business == business
+    assert cert.pdf_state == "signed"
