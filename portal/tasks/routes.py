@@ -1,10 +1,9 @@
 """任务管理: 已执行的任务 list, 查看 one task, its live status fragment and 下载 of the failure report."""
-from datetime import timedelta
-
 from flask import abort, make_response, render_template, request, send_file
 from flask_login import current_user
 
 from portal.access import area_required, may
+from portal.display import local_time
 from portal.extensions import db
 from portal.htmx import render_view
 from portal.tasks import bp
@@ -17,9 +16,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @bp.app_template_filter("task_time")
 def task_time(value):
     """A stored UTC time as Beijing time (the office's clock), '—' when empty."""
-    if value is None:
-        return "—"
-    return (value + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M:%S")
+    return local_time(value).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
 
 
 def _task_or_404(task_id, action="view"):

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from portal import storage
 from portal.access import scope_tasks
 from portal.certificates.models import Certificate
+from portal.display import prefix_pattern
 from portal.extensions import db
 from portal.tasks.models import KIND_NAMES, STATE_NAMES, Task
 
@@ -31,7 +32,7 @@ def list_tasks(user, filters, page=1, per_page=PER_PAGE):
     if filters.get("state"):
         query = query.where(Task.state == filters["state"])
     if filters.get("file_name"):
-        pattern = "%" + filters["file_name"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = "%" + prefix_pattern(filters["file_name"])  # anywhere in the name, wildcards literal
         query = query.where(sa.or_(Task.file_name.ilike(pattern, escape="\\"), Task.title.ilike(pattern, escape="\\")))
     query = query.order_by(Task.created_at.desc(), Task.id.desc())
     return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False)
