@@ -4,7 +4,6 @@ import logging
 from flask import current_app
 
 from portal import storage
-from portal.admin.models import utcnow
 from portal.certificates import keys
 from portal.certificates.models import Certificate, CertificateEvent
 from portal.certificates.pdf import CertificateDocument, render_certificate_pdf
@@ -103,6 +102,3 @@ def read_signed_pdf(cert):
         return None
     return storage.read_bytes(cert.pdf_path)
 
-
-__all__ = ["seal_certificate", "build_document", "read_signed_pdf", "verify_url", "face_rows", "business_rows",
-           "person_rows", "display_value", "utcnow"]

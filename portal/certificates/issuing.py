@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit, bulk, storage
-from portal.admin.models import Authority, utcnow
+from portal.admin.models import utcnow
 from portal.certificates.attachments import AttachmentRefused, check_attachment, safe_filename
 from portal.certificates.documents import seal_certificate
 from portal.certificates.keys import has_key
@@ -327,6 +327,3 @@ def cancel_certificate(operator, cert, reason, find_person=None):
     reporting.dispatch()
     return cert
 
-
-__all__ = ["issue_certificate", "cancel_certificate", "check_for_issue", "IssueRefused", "IssueOptions",
-           "NO_SIGNING_RIGHT", "Authority"]

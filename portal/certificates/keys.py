@@ -3,7 +3,7 @@ import threading
 
 from flask import current_app
 
-from portal.certificates.signing import CredentialsMissing, DevPki, load_pkcs12_signer
+from portal.certificates.signing import CredentialsMissing, DevPki, load_pkcs12_signer  # noqa: F401 (callers catch keys.CredentialsMissing)
 
 _lock = threading.Lock()
 
@@ -52,5 +52,3 @@ def init_key(uscc, name, overwrite=False):
     pki.ensure_root_ca()
     return pki.create_authority_credentials(uscc, name, overwrite=overwrite)
 
-
-__all__ = ["CredentialsMissing", "dev_pki", "signer_for", "has_key", "trust_roots", "init_key"]

@@ -193,7 +193,7 @@ def load_pkcs12_signer(path: str | os.PathLike, password: str | bytes | None) ->
     try:
         data = Path(path).read_bytes()
         key, cert, extra = pkcs12.load_key_and_certificates(data, password)
-    except FileNotFoundError as exc:
+    except FileNotFoundError:
         raise CredentialsMissing(f"PKCS#12 file not found: {path}") from None
     except (ValueError, TypeError):
         raise PkiError(f"cannot open PKCS#12 file {path} (wrong password or damaged file)") from None

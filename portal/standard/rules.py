@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Callable, Iterable, Mapping, Sequence
 
 from . import codes
-from .fields import (BUSINESS_KEYS, FIELD_BY_KEY, FIELDS, PERSON_FIELD_BY_KEY, PERSON_FIELDS)
+from .fields import FIELDS, PERSON_FIELD_BY_KEY, PERSON_FIELDS
 from .normalize import (clean_code, clean_location, clean_text, parse_crane_type, parse_date, parse_number,
                         parse_personnel_type, split_attachments)
 from .values import _RECORD_RE, CertificateNumber, IdNumber, RecordNumber, Uscc
