@@ -79,11 +79,6 @@ def normalise_code(value):
     return "".join(text.split()).upper()
 
 
-def mask_id_number(id_number):
-    if len(id_number) < 10:
-        return "*" * len(id_number)
-    return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
-
 
 # --- results ------------------------------------------------------------------------------------
 
