@@ -79,7 +79,6 @@ def normalise_code(value):
     return "".join(text.split()).upper()
 
 
-
 # --- results ------------------------------------------------------------------------------------
 
 class PersonStatus(str, Enum):
