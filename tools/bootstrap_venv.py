@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -17,12 +18,14 @@ def main(target):
         return
     print("python3 -m venv 不可用（缺少 python3-venv / ensurepip），改为从 PyPI 引导安装 pip …")
     subprocess.check_call([sys.executable, "-m", "venv", "--without-pip", "--clear", str(target)])
-    with urllib.request.urlopen("https://pypi.org/pypi/pip/json", timeout=60) as answer:
+    index = "https://pypi.org/pypi/pip/json"
+    with urllib.request.urlopen(index, timeout=60) as answer:
         release = json.load(answer)
     wheel = next(f for f in release["urls"] if f["filename"].endswith(".whl"))
+    url = urllib.parse.urljoin(index, wheel["url"])  # a mirror may answer with relative links
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / wheel["filename"]
-        urllib.request.urlretrieve(wheel["url"], path)
+        urllib.request.urlretrieve(url, path)
         python = target / "bin" / "python"
         subprocess.check_call([str(python), f"{path}/pip", "install", "--no-index", str(path)])
 
