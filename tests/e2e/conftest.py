@@ -1,5 +1,6 @@
 """A live portal on a loopback port and headless Debian Chromium driven by Playwright."""
 import threading
+from contextlib import contextmanager
 
 import pytest
 from werkzeug.serving import make_server
@@ -9,26 +10,39 @@ from portal.extensions import db
 from tests.conftest import _reset_database, _test_config
 
 
-@pytest.fixture
-def live_app(tmp_path):
-    """The portal served on 127.0.0.1:<free port>, with the demo seeded and its own database."""
+@contextmanager
+def serve_live_app(tmp_path, worker=False, **config_overrides):
+    """The portal served on 127.0.0.1:<free port>, demo seeded, its own database; with `worker`, jobs run in
+    an embedded RQ worker thread (so an upload returns at once and progress can be watched)."""
     from portal.cli import seed_demo
-    config = _test_config(tmp_path)
+    from portal.queue import start_embedded_worker
+    config = _test_config(tmp_path, **config_overrides)
     if config.SQLALCHEMY_DATABASE_URI == "sqlite://":
         config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'e2e.sqlite3'}"
     app = create_app(config)
     with app.app_context():
         _reset_database()
         seed_demo()
+    stop = start_embedded_worker(app, threads=1) if worker else None
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     app.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
-    yield app
-    server.shutdown()
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    try:
+        yield app
+    finally:
+        if stop is not None:
+            stop.set()
+        server.shutdown()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def live_app(tmp_path):
+    """The portal on a loopback port; jobs run inline."""
+    with serve_live_app(tmp_path) as app:
+        yield app
 
 
 @pytest.fixture(scope="session")

@@ -1,16 +1,11 @@
 """批量导入 in Chromium: 导出 the template, upload a filled zip, watch the progress bar, download the failures."""
 import io
-import threading
 import zipfile
 
 import openpyxl
 import pytest
-from werkzeug.serving import make_server
 
-from portal import create_app
-from portal.extensions import db
-from tests.conftest import _reset_database, _test_config
-from tests.e2e.conftest import browser_login
+from tests.e2e.conftest import browser_login, serve_live_app
 from tests.imports.helpers import import_zip, mixed_rows
 
 pytestmark = pytest.mark.e2e
@@ -19,25 +14,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def live_worker_app(tmp_path):
     """Like live_app, but jobs run in an embedded RQ worker thread so the upload returns at once."""
-    from portal.cli import seed_demo
-    from portal.queue import start_embedded_worker
-    config = _test_config(tmp_path, RQ_ASYNC=True)
-    if config.SQLALCHEMY_DATABASE_URI == "sqlite://":
-        config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'e2e.sqlite3'}"
-    app = create_app(config)
-    with app.app_context():
-        _reset_database()
-        seed_demo()
-    stop = start_embedded_worker(app, threads=1)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    app.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
-    yield app
-    stop.set()
-    server.shutdown()
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with serve_live_app(tmp_path, worker=True, RQ_ASYNC=True) as app:
+        yield app
 
 
 def test_clerk_exports_uploads_watches_progress_and_downloads_failures(live_worker_app, page, tmp_path):
