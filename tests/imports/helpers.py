@@ -1,40 +1,14 @@
 """Import zips built by code: the exported template filled with rows by header name."""
-import io
-import zipfile
-
-import openpyxl
-
-from portal.standard.workbook import CERT_COLUMNS, PERSON_COLUMNS, TEMPLATE_XLSX_NAME, template_workbook_bytes
+from portal.standard.workbook import TEMPLATE_XLSX_NAME
 from tests.factories import issuable_certificate, issuable_persons
-
-
-def workbook_bytes(rows):
-    """The template with (序号, certificate values, persons) rows appended (example row kept, so ignored)."""
-    wb = openpyxl.load_workbook(io.BytesIO(template_workbook_bytes()))
-    certs, people = wb["证照信息"], wb["人员信息"]
-    for seq, values, persons in rows:
-        certs.append([seq] + [values.get(f.key, "") for f in CERT_COLUMNS[1:]])
-        for person in persons:
-            people.append([seq] + [person.get(f.key, "") for f in PERSON_COLUMNS[1:]])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def zip_of(entries):
-    """A zip of {name: bytes}."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in entries.items():
-            zf.writestr(name, data)
-    return out.getvalue()
+from tests.standard.factories import filled_workbook, zip_bytes
 
 
 def import_zip(rows, attachments=None):
     """An upload zip: the filled workbook plus an 附件/ folder (name → bytes)."""
-    entries = {TEMPLATE_XLSX_NAME: workbook_bytes(rows), "附件/": b""}
+    entries = {TEMPLATE_XLSX_NAME: filled_workbook(rows), "附件/": b""}
     entries.update({f"附件/{name}": data for name, data in (attachments or {}).items()})
-    return zip_of(entries)
+    return zip_bytes(entries)
 
 
 def valid_rows(first=1, count=3):

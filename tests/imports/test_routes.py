@@ -10,7 +10,8 @@ from portal import storage
 from portal.extensions import db
 from portal.standard.workbook import TEMPLATE_XLSX_NAME, TEMPLATE_ZIP_NAME, template_workbook_bytes
 from portal.tasks.models import Task
-from tests.imports.helpers import import_zip, valid_rows, zip_of
+from tests.imports.helpers import import_zip, valid_rows
+from tests.standard.factories import zip_bytes
 
 
 def _upload(client, data, name="导入数据.zip"):
@@ -63,11 +64,11 @@ def _missing_sheet():
     del wb["人员信息"]
     out = io.BytesIO()
     wb.save(out)
-    return zip_of({TEMPLATE_XLSX_NAME: out.getvalue()})
+    return zip_bytes({TEMPLATE_XLSX_NAME: out.getvalue()})
 
 
 def _encrypted():
-    data = bytearray(zip_of({TEMPLATE_XLSX_NAME: b"x"}))
+    data = bytearray(zip_bytes({TEMPLATE_XLSX_NAME: b"x"}))
     data[6] |= 1
     cd = data.rfind(b"PK\x01\x02")
     data[cd + 8] |= 1

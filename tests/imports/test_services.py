@@ -15,7 +15,8 @@ from portal.standard.workbook import ImportRefused
 from portal.tasks.models import Task
 from portal.tasks.services import row_errors
 from tests.factories import issuable_persons
-from tests.imports.helpers import import_zip, mixed_rows, valid_rows, zip_of
+from tests.imports.helpers import import_zip, mixed_rows, valid_rows
+from tests.standard.factories import zip_bytes
 from tests.standard.factories import make_uscc
 
 
@@ -62,7 +63,7 @@ def test_the_fixed_failure_report_imports_cleanly(run):
     people.append([5, "1105", missing["name"], missing["id_number"], "", missing["phone"]])
     out = io.BytesIO()
     wb.save(out)
-    again = run(zip_of({"导入失败数据.xlsx": out.getvalue()}))
+    again = run(zip_bytes({"导入失败数据.xlsx": out.getvalue()}))
     assert (again.total, again.succeeded, again.failed) == (2, 2, 0), row_errors(again)
     assert again.result_path is None
     assert len(_certificates()) == 5

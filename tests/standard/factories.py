@@ -1,10 +1,16 @@
 """Valid test data for the standard: a Taiyuan 140105 tower crane issued 2025-06-01 with one person of each
-required type. Other test suites import these; keep them valid under ``CheckContext(today=TODAY)``."""
+required type, and import zips filled by code. Other test suites import these; keep them valid under
+``CheckContext(today=TODAY)``."""
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import date
 
+import openpyxl
+
 from portal.standard.values import IdNumber, Uscc
+from portal.standard.workbook import CERT_COLUMNS, PERSON_COLUMNS, template_workbook_bytes
 
 TODAY = date(2025, 6, 2)
 AUTHORITY_USCC = "11140100MB0000002K"  # demo 太原市住房和城乡建设局
@@ -78,3 +84,24 @@ def valid_persons() -> list[dict]:
             "phone": f"1380000{n:04d}",
         })
     return people
+
+
+def zip_bytes(entries: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def filled_workbook(rows: list[tuple[int, dict, list[dict]]], xlsx: bytes | None = None) -> bytes:
+    """Fill the template (keeping its example row) with (序号, certificate, persons) rows, by header name."""
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx or template_workbook_bytes()))
+    cs, ps = wb["证照信息"], wb["人员信息"]
+    for seq, cert, persons in rows:
+        cs.append([seq] + [cert.get(f.key, "") for f in CERT_COLUMNS[1:]])
+        for p in persons:
+            ps.append([seq] + [p.get(f.key, "") for f in PERSON_COLUMNS[1:]])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

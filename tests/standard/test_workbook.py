@@ -10,7 +10,8 @@ from portal.standard.rules import CheckContext
 from portal.standard.workbook import (CERT_HEADERS, ERROR_HEADER, PERSON_HEADERS, TEMPLATE_XLSX_NAME, ImportRefused,
                                       check_import_file, check_import_rows, open_import_zip, template_workbook_bytes,
                                       write_failure_report, write_template_zip)
-from tests.standard.factories import AUTHORITY_USCC, TAIYUAN_JURISDICTION, TODAY, valid_certificate, valid_persons
+from tests.standard.factories import AUTHORITY_USCC, TAIYUAN_JURISDICTION, TODAY, filled_workbook, valid_certificate, \
+    valid_persons, zip_bytes
 
 SPEC_CERT_HEADERS = (
     "序号*, 使用单位名称*, 使用单位统一社会信用代码*, 发证机关*, 发证机关代码*, 发证日期*, 有效期至, 设备类别*, 规格型号*, "
@@ -23,28 +24,6 @@ SPEC_CERT_HEADERS = (
 
 def ctx(**kw):
     return CheckContext(today=TODAY, jurisdiction=TAIYUAN_JURISDICTION, authority_uscc=AUTHORITY_USCC, **kw)
-
-
-def zip_bytes(entries: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in entries.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
-def filled_workbook(rows: list[tuple[int, dict, list[dict]]], xlsx: bytes | None = None) -> bytes:
-    """Fill the template (keeping its example row) with (序号, certificate, persons) rows, by header name."""
-    wb = openpyxl.load_workbook(io.BytesIO(xlsx or template_workbook_bytes()))
-    from portal.standard.workbook import CERT_COLUMNS, PERSON_COLUMNS
-    cs, ps = wb["证照信息"], wb["人员信息"]
-    for seq, cert, persons in rows:
-        cs.append([seq] + [cert.get(f.key, "") for f in CERT_COLUMNS[1:]])
-        for p in persons:
-            ps.append([seq] + [p.get(f.key, "") for f in PERSON_COLUMNS[1:]])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 def upload(rows, attachments=None, xlsx=None) -> bytes:
