@@ -160,7 +160,19 @@ class VerdictResult:
 
 # --- the client ---------------------------------------------------------------------------------
 
-class PlatformClient:
+class _PersonStatusAnswers:
+    """lookup_status() over the class's own find_person(), for the client and its cached wrapper."""
+
+    def lookup_status(self, name, id_number, certificate_no, type_code) -> LookupStatus:
+        """('found' | 'not_found' | 'unavailable', Chinese message naming the person)."""
+        try:
+            lookup = self.find_person(name, id_number, certificate_no, type_code)
+        except PlatformError as exc:
+            return unavailable_status(name, type_code, exc)
+        return status_of(lookup)
+
+
+class PlatformClient(_PersonStatusAnswers):
     """Speaks the platform's JSON API over HTTP(S) with a cached bearer token.
 
     ``timeout`` is requests' (connect, read) pair; the whole body must also arrive within
@@ -228,14 +240,6 @@ class PlatformClient:
         if n_cert and person.get("certNum") and normalise_code(str(person["certNum"])) != n_cert:
             raise _bad_response("人员信息与查询条件不一致")
         return PersonLookup(PersonStatus.FOUND, *key, person=person)
-
-    def lookup_status(self, name, id_number, certificate_no, type_code) -> LookupStatus:
-        """('found' | 'not_found' | 'unavailable', Chinese message naming the person)."""
-        try:
-            lookup = self.find_person(name, id_number, certificate_no, type_code)
-        except PlatformError as exc:
-            return unavailable_status(name, type_code, exc)
-        return status_of(lookup)
 
     def report_certificate(self, records, idempotency_key) -> ReportResult:
         """POST {"AcceptData": records} once; re-sending with the same key is safe (no duplicate)."""
@@ -433,7 +437,7 @@ def unavailable_status(name, type_code, exc: PlatformError) -> LookupStatus:
     return LookupStatus(PersonStatus.UNAVAILABLE.value, f"暂时无法核验 {who}：{exc.message}")
 
 
-class CachedPersonLookup:
+class CachedPersonLookup(_PersonStatusAnswers):
     """``find_person`` / ``lookup_status`` with a per-person cache (found and not found answers only).
 
     One import of 10,000 rows names the same few dozen workers again and again: each distinct
@@ -481,13 +485,6 @@ class CachedPersonLookup:
             with self._lock:
                 self._in_flight.pop(key, None)
             waiter.set()
-
-    def lookup_status(self, name, id_number, certificate_no, type_code) -> LookupStatus:
-        try:
-            lookup = self.find_person(name, id_number, certificate_no, type_code)
-        except PlatformError as exc:
-            return unavailable_status(name, type_code, exc)
-        return status_of(lookup)
 
     def clear(self):
         with self._lock:
