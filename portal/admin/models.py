@@ -1,15 +1,11 @@
 """Issuing authorities (发证机关) and the audit log."""
-from datetime import datetime, timezone
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.clock import utcnow
 from portal.extensions import db
-
-
-def utcnow():
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
 
 user_authorities = sa.Table(
     "user_authorities",

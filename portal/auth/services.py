@@ -9,8 +9,8 @@ from flask import current_app
 from werkzeug.security import generate_password_hash
 
 from portal import audit
-from portal.admin.models import utcnow
 from portal.auth.models import LoginFailure, SmsCode, User
+from portal.clock import utcnow
 from portal.extensions import db
 from portal.sms import SmsError, sender_from_config
 

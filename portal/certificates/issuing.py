@@ -12,12 +12,12 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit, bulk, storage
-from portal.admin.models import utcnow
 from portal.certificates.attachments import AttachmentRefused, check_attachment, safe_filename
 from portal.certificates.documents import seal_certificate
 from portal.certificates.keys import has_key
 from portal.certificates.models import Attachment, Certificate, CertificatePerson, CertificateEvent
 from portal.certificates.numbering import SerialsExhausted, take_serial
+from portal.clock import utcnow
 from portal.extensions import db
 from portal.platform import reporting
 from portal.standard.fields import BUSINESS_KEYS, FIELDS

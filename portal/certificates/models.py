@@ -4,7 +4,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.admin.models import utcnow
+from portal.clock import utcnow
 from portal.extensions import db
 
 STATUS_NAMES = {"issued": "已发证", "cancelled": "已注销"}

@@ -4,7 +4,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.admin.models import utcnow
+from portal.clock import utcnow
 from portal.extensions import db
 
 CERT_TYPES = {"crane": "建筑起重机械使用登记证书"}

@@ -10,9 +10,10 @@ import sqlalchemy as sa
 
 from portal import audit
 from portal.access import scope_certificates
-from portal.admin.models import Authority, utcnow
+from portal.admin.models import Authority
 from portal.auth.models import ROLES, User
 from portal.certificates.models import Certificate
+from portal.clock import utcnow
 from portal.display import BEIJING, normalize_number, prefix_pattern
 from portal.delegation.models import CERT_TYPES, OPERATIONS, Delegation, DelegationScope
 from portal.extensions import db

@@ -16,11 +16,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from portal import audit, storage
-from portal.admin.models import utcnow
 from portal.certificates.attachments import AttachmentUpload, safe_filename
 from portal.certificates.issuing import NO_SIGNING_RIGHT, BatchRow, Issued, IssueRefused, check_context, \
     issue_batch, taken_record_numbers
 from portal.certificates.models import Certificate
+from portal.clock import utcnow
 from portal.extensions import db
 from portal.standard.rules import RuleError
 from portal.standard.workbook import DEFAULT_MAX_ZIP_BYTES, DEFAULT_MAX_UNPACKED_BYTES, ImportRefused, \

@@ -4,7 +4,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.admin.models import utcnow
+from portal.clock import utcnow
 from portal.extensions import db
 
 OUTBOX_STATE_NAMES = {"pending": "待上报", "sending": "上报中", "delivered": "已上报", "failed": "上报失败"}

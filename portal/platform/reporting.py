@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from portal import audit, bulk
-from portal.admin.models import utcnow
 from portal.certificates.models import Certificate, CertificateEvent
+from portal.clock import utcnow
 from portal.extensions import db
 from portal.platform.client import PlatformError
 from portal.platform.models import ReportOutbox

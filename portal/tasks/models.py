@@ -4,7 +4,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.admin.models import utcnow
+from portal.clock import utcnow
 from portal.extensions import db
 
 KIND_NAMES = {"import": "批量导入", "report": "上报住建部"}

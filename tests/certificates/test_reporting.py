@@ -3,10 +3,10 @@ from datetime import timedelta
 
 import pytest
 
-from portal.admin.models import utcnow
 from portal.auth.models import User
 from portal.certificates.issuing import IssueOptions, cancel_certificate, issue_certificate
 from portal.certificates.models import Certificate
+from portal.clock import utcnow
 from portal.extensions import db
 from portal.platform.models import ReportOutbox
 from portal.platform.reporting import resend, send_due_reports

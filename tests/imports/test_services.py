@@ -6,8 +6,8 @@ import openpyxl
 import pytest
 
 from portal import storage
-from portal.admin.models import utcnow
 from portal.certificates.models import Certificate
+from portal.clock import utcnow
 from portal.extensions import db
 from portal.imports import services
 from portal.imports.services import resume_stale_tasks, run_import, run_import_now, start_import

@@ -4,8 +4,9 @@ import io
 import openpyxl
 import pytest
 
-from portal.admin.models import Authority, utcnow
+from portal.admin.models import Authority
 from portal.auth.models import User
+from portal.clock import utcnow
 from portal.extensions import db
 from portal.imports.services import start_import
 from portal.tasks.models import Task
