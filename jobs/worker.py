@@ -16,7 +16,7 @@ def warm_up():
     from jobs._runtime import app
     portal_app = app()
     with portal_app.app_context():
-        from portal.admin.models import Authority
+        from portal.certificates.authorities import Authority
         from portal.certificates import keys
         from portal.certificates.pdf import register_fonts
         from portal.extensions import db

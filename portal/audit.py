@@ -1,7 +1,7 @@
 """Writing to the audit log. The caller's transaction commits the entry with the change it records."""
 from flask import has_request_context, request
 
-from portal.admin.models import AuditEntry
+from portal.certificates.authorities import AuditEntry
 from portal.extensions import db
 
 

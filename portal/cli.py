@@ -30,7 +30,7 @@ def demo_password(username):
 
 def seed_demo():
     """Create the demo authorities and users unless they exist; returns [(username, password, created)]."""
-    from portal.admin.models import Authority
+    from portal.certificates.authorities import Authority
     from portal.admin.services import parse_jurisdiction
     from portal.auth.models import User
 
@@ -86,7 +86,7 @@ users_cli = click.Group("users", help="Manage portal users.")
 @with_appcontext
 def users_create(username, role, authority_uscc, phone, display_name, can_sign):
     """Create a user; the password is read from standard input."""
-    from portal.admin.models import Authority
+    from portal.certificates.authorities import Authority
     from portal.admin.services import AdminError, create_user
 
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else click.prompt(

@@ -105,7 +105,7 @@ EXPECTATIONS = {
 
 def _build_world():
     from portal import storage
-    from portal.admin.models import Authority
+    from portal.certificates.authorities import Authority
     from portal.certificates.models import Attachment
     from portal.delegation.services import today
     from portal.tasks.models import Task

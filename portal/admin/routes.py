@@ -5,11 +5,11 @@ from flask_login import current_user
 from portal.access import area_required
 from portal.admin import bp
 from portal.admin.forms import AuthorityForm, PasswordResetForm, UserEditForm, UserForm
-from portal.admin.models import AuditEntry, Authority
 from portal.admin.services import AdminError, create_signing_key, create_user, reset_password, save_authority, \
     set_user_enabled, update_user
 from portal.auth.forms import EmptyForm
 from portal.auth.models import User
+from portal.certificates.authorities import AuditEntry, Authority
 from portal.extensions import db
 
 PAGE_SIZE = 50

@@ -2,8 +2,8 @@
 import re
 
 from portal import audit
-from portal.admin.models import Authority
 from portal.auth.models import ROLES, User
+from portal.certificates.authorities import Authority
 from portal.extensions import db
 from portal.standard import codes
 from portal.standard.values import Uscc

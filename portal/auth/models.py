@@ -6,7 +6,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal.admin.models import user_authorities
+from portal.certificates.authorities import user_authorities
 from portal.clock import utcnow
 from portal.extensions import db
 

@@ -17,7 +17,7 @@ certs_cli = click.Group("certs", help="Certificates: template, check, import, pd
 @with_appcontext
 def init_key_command(code, overwrite):
     """Create a key pair and certificate for authority CODE (USCC or division code) under the dev root CA."""
-    from portal.admin.models import Authority
+    from portal.certificates.authorities import Authority
     from portal.certificates import keys
     code = code.strip().upper()
     authority = db.session.scalar(db.select(Authority).where((Authority.uscc == code) | (Authority.division_code == code)))

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from portal import audit
 from portal.access import scope_certificates
-from portal.admin.models import Authority
 from portal.auth.models import ROLES, User
+from portal.certificates.authorities import Authority
 from portal.certificates.models import Certificate
 from portal.clock import utcnow
 from portal.display import BEIJING, normalize_number, prefix_pattern

@@ -1,6 +1,6 @@
 """系统管理: users, authorities, audit log."""
-from portal.admin.models import AuditEntry, Authority
 from portal.auth.models import User
+from portal.certificates.authorities import AuditEntry, Authority
 from portal.extensions import db
 
 

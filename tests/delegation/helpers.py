@@ -16,7 +16,7 @@ def user(name):
 
 
 def authority_id(uscc):
-    from portal.admin.models import Authority
+    from portal.certificates.authorities import Authority
     return db.session.scalar(db.select(Authority.id).filter_by(uscc=uscc))
 
 

@@ -4,8 +4,8 @@ import io
 import openpyxl
 import pytest
 
-from portal.admin.models import Authority
 from portal.auth.models import User
+from portal.certificates.authorities import Authority
 from portal.clock import utcnow
 from portal.extensions import db
 from portal.imports.services import start_import

@@ -1,4 +1,4 @@
-"""Issuing authorities (发证机关) and the audit log."""
+"""Issuing authorities (发证机关), the users who work for them, and the audit log."""
 from datetime import datetime
 
 import sqlalchemy as sa
