@@ -1,8 +1,26 @@
-"""Writing to the audit log. The caller's transaction commits the entry with the change it records."""
-from flask import has_request_context, request
+"""The audit log: its table, and writing to it (the caller's transaction commits an entry with its change)."""
+from datetime import datetime
 
-from portal.certificates.authorities import AuditEntry
+import sqlalchemy as sa
+from flask import has_request_context, request
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.clock import utcnow
 from portal.extensions import db
+
+
+class AuditEntry(db.Model):
+    """One line of the audit log: who did what to what, from where."""
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    actor_name: Mapped[str] = mapped_column(sa.String(64), default="")
+    action: Mapped[str] = mapped_column(sa.String(64), index=True)
+    target: Mapped[str] = mapped_column(sa.String(200), default="")
+    detail: Mapped[str] = mapped_column(sa.Text, default="")
+    ip: Mapped[str] = mapped_column(sa.String(64), default="")
 
 
 def record(action, actor=None, target="", detail="", actor_name=None):

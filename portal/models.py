@@ -1,6 +1,7 @@
 """Every model, imported in one place so Alembic sees one metadata."""
-from portal.certificates.authorities import AuditEntry, Authority, user_authorities  # noqa: F401
+from portal.audit import AuditEntry  # noqa: F401
 from portal.auth.models import LoginFailure, SmsCode, User  # noqa: F401
+from portal.certificates.authorities import Authority, user_authorities  # noqa: F401
 from portal.certificates.models import Attachment, Certificate, CertificateEvent, CertificatePerson, \
     NumberCounter  # noqa: F401
 from portal.platform.models import ReportOutbox  # noqa: F401

@@ -7,9 +7,10 @@ from portal.admin import bp
 from portal.admin.forms import AuthorityForm, PasswordResetForm, UserEditForm, UserForm
 from portal.admin.services import AdminError, create_signing_key, create_user, reset_password, save_authority, \
     set_user_enabled, update_user
+from portal.audit import AuditEntry
 from portal.auth.forms import EmptyForm
 from portal.auth.models import User
-from portal.certificates.authorities import AuditEntry, Authority
+from portal.certificates.authorities import Authority
 from portal.extensions import db
 
 PAGE_SIZE = 50

@@ -1,4 +1,4 @@
-"""Issuing authorities (发证机关), the users who work for them, and the audit log."""
+"""Issuing authorities (发证机关) and the users who work for them."""
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -40,17 +40,3 @@ class Authority(db.Model):
 
     def __repr__(self):
         return f"<Authority {self.uscc} {self.name}>"
-
-
-class AuditEntry(db.Model):
-    """One line of the audit log: who did what to what, from where."""
-    __tablename__ = "audit_log"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
-    actor_name: Mapped[str] = mapped_column(sa.String(64), default="")
-    action: Mapped[str] = mapped_column(sa.String(64), index=True)
-    target: Mapped[str] = mapped_column(sa.String(200), default="")
-    detail: Mapped[str] = mapped_column(sa.Text, default="")
-    ip: Mapped[str] = mapped_column(sa.String(64), default="")

@@ -1,6 +1,7 @@
 """系统管理: users, authorities, audit log."""
+from portal.audit import AuditEntry
 from portal.auth.models import User
-from portal.certificates.authorities import AuditEntry, Authority
+from portal.certificates.authorities import Authority
 from portal.extensions import db
 
 

@@ -1,8 +1,8 @@
 """Login (manual §一): password, SMS code, lockout, session handling."""
 from datetime import timedelta
 
+from portal.audit import AuditEntry
 from portal.auth.models import SmsCode, User
-from portal.certificates.authorities import AuditEntry
 from portal.cli import demo_password
 from portal.clock import utcnow
 from portal.extensions import db

@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from portal.certificates.authorities import AuditEntry
+from portal.audit import AuditEntry
 from portal.certificates.models import Attachment
 from portal.delegation.models import Delegation
 from portal.delegation.services import revoke_delegation, today

@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.access import may, scope_certificates
-from portal.certificates.authorities import AuditEntry
+from portal.audit import AuditEntry
 from portal.certificates.models import Certificate
 from portal.delegation.models import Delegation, DelegationScope
 from portal.delegation.services import DelegationError, DelegationForbidden, change_delegation, grant_delegation, \
