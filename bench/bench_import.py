@@ -85,7 +85,7 @@ def seal_with_pool(workers: int, chunks: list[list[int]]) -> tuple[float, float]
 
 
 def seal_with_rq(workers: int, chunks: list[list[int]], app) -> tuple[float, float]:
-    from portal.queue import get_queue
+    from portal.background.queues import get_queue
     with app.app_context():
         queue = get_queue("pdf")
         queue.empty()

@@ -30,8 +30,8 @@ def create_app(config_class=Config, **overrides):
     csrf.init_app(app)
     htmx_ext.init_app(app)
 
-    from portal import queue
-    queue.init_app(app)
+    from portal.background import queues
+    queues.init_app(app)
 
     from portal import admin, auth, delegation, entry, imports, main, maintenance, public, tasks
     for area in (main, auth, admin, entry, imports, maintenance, tasks, delegation, public):

@@ -83,7 +83,7 @@ def scope_certificates(query, user, purpose="view"):
 def scope_tasks(query, user):
     """Restrict a Task query: clerks their own, supervisors their authority's, admins all."""
     import sqlalchemy as sa
-    from portal.tasks.models import Task
+    from portal.background.models import Task
     if not (user and user.is_authenticated and user.is_active):
         return query.where(sa.false())
     if user.role == "admin":
@@ -98,7 +98,7 @@ def scope_tasks(query, user):
 def may(user, action, obj):
     """May this user do this action on this object? Actions: view, download, cancel, resend, issue."""
     from portal.certificates.models import Certificate
-    from portal.tasks.models import Task
+    from portal.background.models import Task
     if not (user and user.is_authenticated and user.is_active):
         return False
     if isinstance(obj, Certificate):

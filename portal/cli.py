@@ -112,7 +112,7 @@ def serve_command(host, port):
     """Serve the portal with the embedded services (in-process worker, platform simulator)."""
     app = current_app._get_current_object()
     if not app.config.get("REDIS_URL"):
-        from portal.queue import start_embedded_worker
+        from portal.background.queues import start_embedded_worker
         start_embedded_worker(app, threads=2)
         from portal.platform.cli import start_ticker
         start_ticker(app)

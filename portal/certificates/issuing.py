@@ -162,7 +162,7 @@ def issue_certificate(operator, values, persons, attachments=(), *, find_person=
     if options.seal_now:
         seal_certificate(cert.id)
     elif options.enqueue_seal:
-        from portal.queue import enqueue
+        from portal.background.queues import enqueue
         enqueue("jobs.certificates.seal_certificates", [cert.id], queue="pdf")
     return cert
 

@@ -79,7 +79,7 @@ def _run_pdf_jobs_here():
     config = current_app.config
     if config.get("REDIS_URL") or not config.get("RQ_ASYNC", True):
         return
-    from portal.queue import ThreadWorker
+    from portal.background.queues import ThreadWorker
     rq = current_app.extensions["rq"]
     worker = ThreadWorker([rq["queues"]["pdf"], rq["queues"]["reports"]], connection=rq["connection"])
     worker.flask_app = current_app._get_current_object()

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from portal import audit, storage
+from portal.background.models import Task
 from portal.certificates.attachments import AttachmentUpload, safe_filename
 from portal.certificates.issuing import NO_SIGNING_RIGHT, BatchRow, Issued, IssueRefused, check_context, \
     issue_batch, taken_record_numbers
@@ -25,7 +26,6 @@ from portal.extensions import db
 from portal.standard.rules import RuleError
 from portal.standard.workbook import DEFAULT_MAX_ZIP_BYTES, DEFAULT_MAX_UNPACKED_BYTES, ImportRefused, \
     check_import_file, check_import_rows, open_import_zip, write_failure_report
-from portal.tasks.models import Task
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def start_import(operator, filename, data, *, enqueue=True):
 
 
 def _enqueue(task):
-    from portal.queue import enqueue
+    from portal.background.queues import enqueue
     task_id, job_id = task.id, task.job_id
     try:
         enqueue("jobs.imports.run_import_task", task_id, queue="default", job_id=job_id)
@@ -289,7 +289,7 @@ def _run(task, report, collect_rows):
 
 def _queue_seals(certificate_ids):
     """Queue the PDFs of newly issued certificates, SEAL_CHUNK a job, for any number of workers."""
-    from portal.queue import enqueue
+    from portal.background.queues import enqueue
     try:
         for start in range(0, len(certificate_ids), SEAL_CHUNK):
             enqueue("jobs.certificates.seal_certificates", list(certificate_ids[start:start + SEAL_CHUNK]),

@@ -35,7 +35,7 @@ def start_ticker(app, every=15):
             time.sleep(every)
             with app.app_context():
                 try:
-                    from portal.queue import enqueue
+                    from portal.background.queues import enqueue
                     enqueue("jobs.reports.send_due_reports", queue="reports")
                     enqueue("jobs.imports.resume_stale_imports", queue="default")
                 except Exception:  # a missed tick is retried on the next one

@@ -14,13 +14,13 @@ import sqlalchemy as sa
 from flask import current_app
 
 from portal import audit, bulk
+from portal.background.models import Task
 from portal.certificates.models import Certificate, CertificateEvent
 from portal.clock import utcnow
 from portal.extensions import db
 from portal.platform.client import PlatformError
 from portal.platform.models import ReportOutbox
 from portal.platform.payload import build_accept_record
-from portal.tasks.models import Task
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -62,7 +62,7 @@ def add_reports(certificates, operation):
 
 def dispatch():
     """Ask a worker to send what is due (after the caller committed)."""
-    from portal.queue import enqueue
+    from portal.background.queues import enqueue
     try:
         enqueue("jobs.reports.send_due_reports", queue="reports")
     except Exception:  # the sweep will send it later; the outbox row is what makes it durable

@@ -3,11 +3,11 @@ from flask import abort, make_response, render_template, request, send_file
 from flask_login import current_user
 
 from portal.access import area_required, may
+from portal.background.models import KIND_NAMES, STATE_NAMES, Task
 from portal.display import local_time
 from portal.extensions import db
 from portal.htmx import render_view
 from portal.tasks import bp
-from portal.tasks.models import KIND_NAMES, STATE_NAMES, Task
 from portal.tasks.services import failure_report_file, list_tasks, row_errors, task_certificates, task_filters
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

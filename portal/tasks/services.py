@@ -6,10 +6,10 @@ import sqlalchemy as sa
 
 from portal import storage
 from portal.access import scope_tasks
+from portal.background.models import KIND_NAMES, STATE_NAMES, Task
 from portal.certificates.models import Certificate
 from portal.display import prefix_pattern
 from portal.extensions import db
-from portal.tasks.models import KIND_NAMES, STATE_NAMES, Task
 
 log = logging.getLogger(__name__)
 PER_PAGE = 20

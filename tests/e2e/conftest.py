@@ -15,7 +15,7 @@ def serve_live_app(tmp_path, worker=False, **config_overrides):
     """The portal served on 127.0.0.1:<free port>, demo seeded, its own database; with `worker`, jobs run in
     an embedded RQ worker thread (so an upload returns at once and progress can be watched)."""
     from portal.cli import seed_demo
-    from portal.queue import start_embedded_worker
+    from portal.background.queues import start_embedded_worker
     config = _test_config(tmp_path, **config_overrides)
     if config.SQLALCHEMY_DATABASE_URI == "sqlite://":
         config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'e2e.sqlite3'}"

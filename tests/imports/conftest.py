@@ -17,7 +17,7 @@ def user(demo):
 def run(user):
     """run(zip bytes, username='clerk') → the finished Task (RQ_ASYNC=False runs the job inside start_import)."""
     from portal.imports.services import start_import
-    from portal.tasks.models import Task
+    from portal.background.models import Task
 
     def go(data, username="clerk", filename="导入.zip"):
         task = start_import(user(username), filename, data)

@@ -2,8 +2,8 @@
 import io
 import re
 
+from portal.background.models import Task
 from portal.extensions import db
-from portal.tasks.models import Task
 from tests.imports.helpers import import_zip, valid_rows
 
 

@@ -7,9 +7,9 @@ import openpyxl
 import pytest
 
 from portal import storage
+from portal.background.models import Task
 from portal.extensions import db
 from portal.standard.workbook import TEMPLATE_XLSX_NAME, TEMPLATE_ZIP_NAME, template_workbook_bytes
-from portal.tasks.models import Task
 from tests.imports.helpers import import_zip, valid_rows
 from tests.standard.factories import zip_bytes
 

@@ -6,13 +6,13 @@ import openpyxl
 import pytest
 
 from portal import storage
+from portal.background.models import Task
 from portal.certificates.models import Certificate
 from portal.clock import utcnow
 from portal.extensions import db
 from portal.imports import services
 from portal.imports.services import resume_stale_tasks, run_import, run_import_now, start_import
 from portal.standard.workbook import ImportRefused
-from portal.tasks.models import Task
 from portal.tasks.services import row_errors
 from tests.factories import issuable_persons
 from tests.imports.helpers import import_zip, mixed_rows, valid_rows

@@ -7,9 +7,9 @@ import sys
 import time
 
 from portal.auth.models import User
+from portal.background.models import Task
 from portal.certificates.models import Certificate
 from portal.extensions import db
-from portal.tasks.models import Task
 from tests.imports.helpers import import_zip, valid_rows
 
 ROWS = 600
@@ -60,10 +60,10 @@ def _task(app, task_id):
 
 def test_import_survives_a_killed_worker_without_issuing_a_row_twice(shared_app, real_redis_url):
     shared_app.config.update(REDIS_URL=real_redis_url, RQ_ASYNC=True)
-    from portal import queue
-    queue.init_app(shared_app)  # the real Redis queue, as production
+    from portal.background import queues
+    queues.init_app(shared_app)  # the real Redis queue, as production
     with shared_app.app_context():
-        queue.get_queue("default").empty()
+        queues.get_queue("default").empty()
         clerk = db.session.scalar(db.select(User).filter_by(username="clerk"))
         from portal.imports.services import start_import
         task_id = start_import(clerk, "大批量.zip", import_zip(valid_rows(count=ROWS))).id

@@ -35,7 +35,7 @@ def _issue(username="clerk", n=1, seal=False, attachments=(), **overrides):
 def no_background_jobs(monkeypatch):
     """Sealing and reporting jobs are left queued: these tests look at pages, not at workers."""
     enqueued = []
-    monkeypatch.setattr("portal.queue.enqueue", lambda path, *args, **kwargs: enqueued.append(path))
+    monkeypatch.setattr("portal.background.queues.enqueue", lambda path, *args, **kwargs: enqueued.append(path))
     return enqueued
 
 

@@ -16,7 +16,7 @@ USCC2 = make_uscc("91140105MA0CRAN05")
 
 @pytest.fixture(autouse=True)
 def no_background_jobs(monkeypatch):
-    monkeypatch.setattr("portal.queue.enqueue", lambda *args, **kwargs: None)
+    monkeypatch.setattr("portal.background.queues.enqueue", lambda *args, **kwargs: None)
 
 
 def _issue(n, **overrides):

@@ -5,11 +5,11 @@ import openpyxl
 import pytest
 
 from portal.auth.models import User
+from portal.background.models import Task
 from portal.certificates.authorities import Authority
 from portal.clock import utcnow
 from portal.extensions import db
 from portal.imports.services import start_import
-from portal.tasks.models import Task
 from tests.imports.helpers import import_zip, mixed_rows
 
 
