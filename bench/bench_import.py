@@ -55,8 +55,11 @@ def _pool_init() -> None:
 
 
 def _pool_seal(ids: list[int]) -> int:
-    from jobs.certificates import seal_certificates
-    seal_certificates(ids)
+    from jobs._runtime import app_context
+    from portal.certificates.documents import seal_certificate
+    with app_context():
+        for certificate_id in ids:
+            seal_certificate(certificate_id)
     return len(ids)
 
 
@@ -86,11 +89,10 @@ def seal_with_pool(workers: int, chunks: list[list[int]]) -> tuple[float, float]
 
 def seal_with_rq(workers: int, chunks: list[list[int]], app) -> tuple[float, float]:
     from portal.background.queues import get_queue
+    from portal.certificates.documents import queue_seals
     with app.app_context():
-        queue = get_queue("pdf")
-        queue.empty()
-        for chunk in chunks:
-            queue.enqueue("jobs.certificates.seal_certificates", chunk)
+        get_queue("pdf").empty()
+        queue_seals([i for chunk in chunks for i in chunk], chunk=len(chunks[0]))  # the importer's own 'pdf' tasks
     rq = os.path.join(os.path.dirname(sys.executable), "rq")
     t = time.perf_counter()
     procs = [subprocess.Popen([rq, "worker", "-w", "jobs.worker.PortalWorker", "--burst", "-u", os.environ["REDIS_URL"], "pdf",

@@ -1,10 +1,9 @@
 """RQ jobs: rendering and sealing certificate PDFs (any number of workers in parallel)."""
 from jobs._runtime import app_context
+from portal.certificates.documents import run_seal_task
 
 
-def seal_certificates(certificate_ids):
-    """Render and sign each certificate's PDF (idempotent: a signed one is skipped)."""
+def seal_certificates(task_id):
+    """Run 'pdf' task `task_id`: render and sign its certificates' PDFs (idempotent: a signed one is skipped)."""
     with app_context():
-        from portal.certificates.documents import seal_certificate
-        for certificate_id in certificate_ids:
-            seal_certificate(certificate_id)
+        run_seal_task(task_id)

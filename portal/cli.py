@@ -1,10 +1,11 @@
-"""Command-line tools: flask --app wsgi seed-demo | users create | serve."""
+"""Command-line tools: flask --app wsgi seed-demo | users create | tasks resume | serve."""
 import sys
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from portal.background.lifecycle import STALE_MINUTES, resume_stale_tasks
 from portal.extensions import db
 
 DEMO_AUTHORITIES = [
@@ -104,6 +105,19 @@ def users_create(username, role, authority_uscc, phone, display_name, can_sign):
     click.echo(f"已创建用户 {user.username}（{user.role_name}）")
 
 
+tasks_cli = click.Group("tasks", help="Background tasks (imports, PDF chunks, report runs).")
+
+
+@tasks_cli.command("resume")
+@click.option("--minutes", default=STALE_MINUTES, show_default=True,
+              help="Heartbeat age after which a running task is judged dead.")
+@with_appcontext
+def resume_command(minutes):
+    """Queue again every task whose worker died (safe: no row is ever issued twice)."""
+    ids = resume_stale_tasks(minutes)
+    click.echo(f"已重新排队 {len(ids)} 个任务" + (f"：{', '.join(map(str, ids))}" if ids else ""))
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
@@ -112,9 +126,8 @@ def serve_command(host, port):
     """Serve the portal with the embedded services (in-process worker, platform simulator)."""
     app = current_app._get_current_object()
     if not app.config.get("REDIS_URL"):
-        from portal.background.queues import start_embedded_worker
+        from portal.background.queues import start_embedded_worker, start_ticker
         start_embedded_worker(app, threads=2)
-        from portal.platform.cli import start_ticker
         start_ticker(app)
         click.echo("后台任务：进程内 RQ 工作线程（fakeredis），每 15 秒检查待上报住建部的记录")
     if not app.config.get("PLATFORM_URL"):
@@ -135,6 +148,7 @@ def init_app(app):
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(serve_command)
+    app.cli.add_command(tasks_cli)
     from portal.certificates.cli import authority_cli, certs_cli
     from portal.imports import cli as import_commands  # noqa: F401  (adds certs template/check/import)
     app.cli.add_command(authority_cli)

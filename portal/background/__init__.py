@@ -1,1 +1,2 @@
-"""Background work: the RQ queues (``queues``) and the Task rows the pages read (``models``)."""
+"""Background work: the RQ queues (``queues``), the Task rows the pages read (``models``) and the one
+lifecycle every job runs its work in (``lifecycle``: claim, heartbeat, progress, done or failed, resume)."""

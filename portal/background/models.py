@@ -1,4 +1,5 @@
-"""Background task rows: imports and report runs. The page reads these, never Redis."""
+"""Background task rows: imports, PDF chunks and report runs. The pages read these, never Redis."""
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -7,7 +8,28 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.clock import utcnow
 from portal.extensions import db
 
-KIND_NAMES = {"import": "批量导入", "report": "上报住建部"}
+
+@dataclass(frozen=True)
+class TaskKind:
+    """What a kind of task is called, which RQ job runs it (by dotted path, given the task id) and on which
+    queue, what its failure says, and whether 任务管理 lists it."""
+    name: str
+    job: str
+    queue: str
+    failure: str  # the task's error when its job raised: {error} is the exception
+    listed: bool = True
+
+
+KINDS = {
+    "import": TaskKind("批量导入", "jobs.imports.run_import_task", "default",
+                       "导入任务意外中止（{error}）；已导入的行不受影响，可重新执行该任务"),
+    "report": TaskKind("上报住建部", "jobs.reports.send_due_reports", "reports",
+                       "上报任务意外中止（{error}）；未上报的记录仍在待上报队列中，将自动重试"),
+    # One per chunk of an import's certificates: plumbing, shown through the import's own page.
+    "pdf": TaskKind("生成电子证照", "jobs.certificates.seal_certificates", "pdf",
+                    "电子证照生成任务意外中止（{error}）", listed=False),
+}
+KIND_NAMES = {key: kind.name for key, kind in KINDS.items() if kind.listed}
 STATE_NAMES = {"queued": "排队中", "running": "执行中", "done": "已完成", "failed": "失败"}
 
 
@@ -30,6 +52,7 @@ class Task(db.Model):
     error: Mapped[str | None] = mapped_column(sa.Text)
     result_path: Mapped[str | None] = mapped_column(sa.String(300))
     job_id: Mapped[str | None] = mapped_column(sa.String(64))
+    params: Mapped[dict | None] = mapped_column(sa.JSON)  # the job's arguments beyond the task id (kind 'pdf')
     heartbeat_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     started_at: Mapped[datetime | None]
@@ -40,7 +63,7 @@ class Task(db.Model):
 
     @property
     def kind_name(self):
-        return KIND_NAMES.get(self.kind, self.kind)
+        return KINDS[self.kind].name if self.kind in KINDS else self.kind
 
     @property
     def state_name(self):

@@ -1,9 +1,11 @@
 """RQ queues over real Redis (REDIS_URL) or, in the embedded default, fakeredis in this process.
 
-The same job code runs either way: `rq worker` processes in production, a worker thread here.
+The same job code runs either way: `rq worker` processes in production, a worker thread here, and a
+ticker thread here for what production runs from cron (the report sweep, the check for dead workers).
 """
 import logging
 import threading
+import time
 
 import redis
 import rq
@@ -35,6 +37,11 @@ def init_app(app):
                              default_timeout=app.config.get("RQ_JOB_TIMEOUT", 3600))
               for name in app.config["RQ_QUEUES"]}
     app.extensions["rq"] = {"connection": connection, "queues": queues}
+
+
+def connection():
+    """The Redis connection of the current app's queues."""
+    return current_app.extensions["rq"]["connection"]
 
 
 def get_queue(name="default"):
@@ -80,3 +87,18 @@ def start_embedded_worker(app, threads=1):
     for index in range(threads):
         threading.Thread(target=loop, name=f"rq-embedded-{index}", daemon=True).start()
     return stop
+
+
+def start_ticker(app, every=15):
+    """Embedded default: every `every` seconds, enqueue the report sweep and the check for tasks whose worker
+    died (production runs `reports sweep --every 30` and `tasks resume` from cron)."""
+    def tick():
+        while True:
+            time.sleep(every)
+            with app.app_context():
+                try:
+                    enqueue("jobs.reports.send_due_reports", queue="reports")
+                    enqueue("jobs.tasks.resume_stale_tasks", queue="default")
+                except Exception:  # a missed tick is retried on the next one
+                    app.logger.exception("background tick failed")
+    threading.Thread(target=tick, name="background-ticker", daemon=True).start()

@@ -1,9 +1,11 @@
-"""The sealed PDF of a stored certificate: build the printable document, render, sign, store."""
+"""The sealed PDF of a stored certificate: build the printable document, render, sign, store; now, or in
+'pdf' tasks of a few certificates each that any number of workers share."""
 import logging
 
 from flask import current_app
 
 from portal import storage
+from portal.background.lifecycle import enqueue_task, start_task, task_run
 from portal.certificates import keys
 from portal.certificates.models import Certificate, CertificateEvent
 from portal.certificates.pdf import CertificateDocument, render_certificate_pdf
@@ -13,6 +15,7 @@ from portal.standard import codes
 from portal.standard.fields import FIELDS
 
 log = logging.getLogger(__name__)
+SEAL_CHUNK = 25  # certificates per PDF task: few tasks, yet enough of them for every worker to take some
 
 # Printed in the face table; holder and authority have their own places on the certificate.
 _FACE_KEYS = ("model", "record_number", "manufacturer", "serial_number", "manufacture_date", "owner_name",
@@ -102,3 +105,22 @@ def read_signed_pdf(cert):
         return None
     return storage.read_bytes(cert.pdf_path)
 
+
+def queue_seals(certificate_ids, chunk=SEAL_CHUNK):
+    """Seal these certificates in the background: one 'pdf' task per `chunk` of them, committed and enqueued."""
+    ids = list(certificate_ids)
+    tasks = [start_task("pdf", title="生成电子证照", total=len(ids[i:i + chunk]),
+                        params={"certificate_ids": ids[i:i + chunk]}) for i in range(0, len(ids), chunk)]
+    db.session.commit()
+    for task in tasks:
+        enqueue_task(task)
+
+
+def run_seal_task(task_id):
+    """A 'pdf' task: render and sign each of its certificates (a signed one is skipped), counting the signed."""
+    with task_run(task_id) as report:
+        if report is None:
+            return
+        for certificate_id in report.task.params["certificate_ids"]:
+            cert = seal_certificate(certificate_id)
+            report.count(cert is not None and cert.pdf_state == "signed")

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import audit, bulk, storage
 from portal.certificates.attachments import AttachmentRefused, check_attachment, safe_filename
-from portal.certificates.documents import seal_certificate
+from portal.certificates.documents import queue_seals, seal_certificate
 from portal.certificates.keys import has_key
 from portal.certificates.models import Attachment, Certificate, CertificatePerson, CertificateEvent
 from portal.certificates.numbering import SerialsExhausted, take_serial
@@ -162,8 +162,7 @@ def issue_certificate(operator, values, persons, attachments=(), *, find_person=
     if options.seal_now:
         seal_certificate(cert.id)
     elif options.enqueue_seal:
-        from portal.background.queues import enqueue
-        enqueue("jobs.certificates.seal_certificates", [cert.id], queue="pdf")
+        queue_seals([cert.id])
     return cert
 
 

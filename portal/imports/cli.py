@@ -1,4 +1,4 @@
-"""flask --app wsgi certs template | check | import | resume-imports (added to the certs group).
+"""flask --app wsgi certs template | check | import (added to the certs group).
 
 Exit codes of check and import: 0 every row passes / is issued, 1 some rows fail, 2 the file (or the
 operator) is refused as a whole and nothing was written.
@@ -123,12 +123,3 @@ def import_command(file, username, as_json):
             click.echo(f"失败数据（可修改后重新导入）：{result.failure_report}")
     sys.exit(1 if result.failed else 0)
 
-
-@certs_cli.command("resume-imports")
-@click.option("--minutes", default=10, show_default=True, help="Heartbeat age after which a running task is stale.")
-@with_appcontext
-def resume_imports_command(minutes):
-    """Re-enqueue import tasks whose worker died (safe: no row is ever issued twice)."""
-    from portal.imports.services import resume_stale_tasks
-    ids = resume_stale_tasks(minutes)
-    click.echo(f"已重新排队 {len(ids)} 个导入任务" + (f"：{', '.join(map(str, ids))}" if ids else ""))

@@ -1,27 +1,28 @@
 """批量导入: start an import task from an uploaded zip, run it (row by row, all-or-nothing), check a file.
 
-imports/routes (upload) → start_import → jobs.imports.run_import_task → run_import → issuing.issue_certificate.
-The task row is the truth: counts, heartbeat, failure report. A re-run (RQ delivers at least once, a dead
-worker's task is resumed) never issues a row twice: issuing is idempotent per (task id, row key = 序号).
+imports/routes (upload) → start_import → jobs.imports.run_import_task → run_import → issuing.issue_batch.
+The task row is the truth (counts, heartbeat, failure report), kept by the one task lifecycle
+(portal.background.lifecycle). A re-run (RQ delivers at least once, a dead worker's task is resumed) never
+issues a row twice: issuing is idempotent per (task id, row key = 序号).
 """
 import io
 import json
 import logging
-import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import sqlalchemy as sa
 from flask import current_app
 
 from portal import audit, storage
+from portal.background.lifecycle import enqueue_task, start_task, task_run
 from portal.background.models import Task
 from portal.certificates.attachments import AttachmentUpload, safe_filename
+from portal.certificates.documents import queue_seals
 from portal.certificates.issuing import NO_SIGNING_RIGHT, BatchRow, Issued, IssueRefused, check_context, \
     issue_batch, taken_record_numbers
 from portal.certificates.models import Certificate
-from portal.clock import utcnow
 from portal.extensions import db
 from portal.standard.rules import RuleError
 from portal.standard.workbook import DEFAULT_MAX_ZIP_BYTES, DEFAULT_MAX_UNPACKED_BYTES, ImportRefused, \
@@ -30,11 +31,7 @@ from portal.standard.workbook import DEFAULT_MAX_ZIP_BYTES, DEFAULT_MAX_UNPACKED
 log = logging.getLogger(__name__)
 
 IMPORT_TITLE = "建筑起重机械使用登记证书批量导入"
-PROGRESS_EVERY_ROWS = 25  # commit counts + heartbeat at least this often …
-PROGRESS_EVERY_SECONDS = 1.0  # … or this often, whichever comes first
-STALE_MINUTES = 10  # a running task without a heartbeat for this long lost its worker
 ISSUE_BATCH = 250  # checked rows issued per transaction (one counter update, one flush, one commit)
-SEAL_CHUNK = 25  # certificates per PDF job: few jobs, yet enough of them for every worker to take some
 
 
 # ---------------------------------------------------------------------------------------------- starting
@@ -68,41 +65,12 @@ def start_import(operator, filename, data, *, enqueue=True):
     if total == 0:
         raise ImportRefused("导入模板的“证照信息”表中没有填写任何数据（保持不变的示例行会被忽略），请填写后重新上传")
     upload_path = storage.write_bytes(f"imports/{uuid.uuid4().hex}.zip", data)
-    task = Task(kind="import", title=IMPORT_TITLE, file_name=safe_filename(filename or "导入.zip"),
-                upload_path=upload_path, operator_id=operator.id, authority_id=authority.id, state="queued",
-                total=total, job_id=f"import-{uuid.uuid4().hex}")
-    db.session.add(task)
+    task = start_task("import", title=IMPORT_TITLE, file_name=safe_filename(filename or "导入.zip"),
+                      upload_path=upload_path, operator_id=operator.id, authority_id=authority.id, total=total)
     db.session.flush()
     audit.record("import.start", actor=operator, target=f"task {task.id}", detail=f"{task.file_name}，{total} 行")
     db.session.commit()
-    return _enqueue(task) if enqueue else task
-
-
-def _enqueue(task):
-    from portal.background.queues import enqueue
-    task_id, job_id = task.id, task.job_id
-    try:
-        enqueue("jobs.imports.run_import_task", task_id, queue="default", job_id=job_id)
-    except Exception:  # the row stays queued; resume_stale_tasks() enqueues it again
-        log.exception("could not enqueue import task %s", task_id)
-    return db.session.get(Task, task_id)
-
-
-def resume_stale_tasks(minutes=STALE_MINUTES):
-    """Re-enqueue import tasks whose worker died (running, heartbeat older than `minutes`) or whose job was
-    lost (queued for longer than that); returns their ids. Safe: a re-run issues no row twice."""
-    limit = utcnow() - timedelta(minutes=minutes)
-    ids = db.session.scalars(sa.select(Task.id).where(Task.kind == "import", sa.or_(
-        sa.and_(Task.state == "running", sa.func.coalesce(Task.heartbeat_at, Task.started_at, Task.created_at) < limit),
-        sa.and_(Task.state == "queued", Task.created_at < limit))).order_by(Task.id)).all()
-    for task_id in ids:
-        task = db.session.get(Task, task_id)
-        # Judged dead: queued again, so the next run may claim it (rows it issued stay issued once).
-        task.state, task.heartbeat_at, task.job_id = "queued", None, f"import-{uuid.uuid4().hex}"
-        db.session.commit()
-        _enqueue(task)
-        log.info("re-enqueued stale import task %s", task_id)
-    return ids
+    return enqueue_task(task) if enqueue else task
 
 
 # ---------------------------------------------------------------------------------------------- running
@@ -139,79 +107,30 @@ def error_dict(error):
     return {"rule": error.rule, "field": error.field, "message": error.message}
 
 
-def _claim(task_id, force):
-    """Mark the task running unless another live run owns it (compare-and-set on state + heartbeat)."""
-    now = utcnow()
-    stale = now - timedelta(minutes=STALE_MINUTES)
-    where = [Task.id == task_id, Task.kind == "import"]
-    if not force:
-        where.append(sa.or_(Task.state == "queued", sa.and_(
-            Task.state == "running", sa.or_(Task.heartbeat_at.is_(None), Task.heartbeat_at < stale))))
-    result = db.session.execute(sa.update(Task).where(*where).values(
-        state="running", heartbeat_at=now, started_at=sa.func.coalesce(Task.started_at, now), error=None,
-        finished_at=None, done=0, succeeded=0, failed=0).execution_options(synchronize_session=False))
-    db.session.commit()
-    return result.rowcount == 1
-
-
-def run_import(task_id, report=None, *, force=False, collect_rows=False):
+def run_import(task_id, on_progress=None, *, force=False, collect_rows=False):
     """Run an import task to its end: check every row, issue the valid ones, write the failure report.
 
-    `report(done, total)` is called after each progress commit. A task already done (or running in a live
-    worker) is left alone unless `force`. Never raises for a row: a crash marks the task failed.
+    `on_progress(done, total)` is called after each progress commit. A task already done (or running in a
+    live worker) is left alone unless `force`. Never raises for a row: a crash marks the task failed.
     """
-    if not _claim(task_id, force):
-        task = db.session.get(Task, task_id)
-        log.info("import task %s not claimed (state %s)", task_id, task.state if task else None)
-        return ImportResult(task_id, task.state if task else "missing", skipped=True)
+    rows = {}
+    with task_run(task_id, force=force, on_progress=on_progress) as report:
+        if report is None:
+            task = db.session.get(Task, task_id)
+            return ImportResult(task_id, task.state if task else "missing", skipped=True)
+        _run(report, rows if collect_rows else None)
     task = db.session.get(Task, task_id)
-    db.session.refresh(task)
-    try:
-        return _run(task, report, collect_rows)
-    except Exception as exc:
-        log.exception("import task %s failed", task_id)
-        db.session.rollback()
-        task = db.session.get(Task, task_id)
-        task.state, task.finished_at = "failed", utcnow()
-        task.error = f"导入任务意外中止（{type(exc).__name__}：{exc}）；已导入的行不受影响，可重新执行该任务"[:1000]
-        db.session.commit()
-        return ImportResult(task_id, "failed", task.total, task.succeeded, task.failed, error=task.error)
+    if task.state != "done":
+        return ImportResult(task_id, task.state, task.total, task.succeeded, task.failed, error=task.error)
+    log.info("import task %s done: %s ok, %s failed", task.id, task.succeeded, task.failed)
+    return ImportResult(task.id, task.state, task.total, task.succeeded, task.failed,
+                        storage.path_of(task.result_path).as_posix() if task.result_path else None,
+                        rows=[rows[key] for key in sorted(rows)])
 
 
-def run_import_now(task_id, report=None):
+def run_import_now(task_id, on_progress=None):
     """Run the task in this process now, whatever its state (CLI, operators); returns the ImportResult."""
-    return run_import(task_id, report, force=True, collect_rows=True)
-
-
-class _Progress:
-    """Counts kept in Python and written to the row at commit points (a refused row writes nothing)."""
-
-    def __init__(self, task, report):
-        self.task_id, self.total, self.report = task.id, task.total, report
-        self.done = self.succeeded = self.failed = 0
-        self._rows_since = 0
-        self._last = time.monotonic()
-
-    def count(self, ok):
-        self.done += 1
-        self.succeeded += ok
-        self.failed += not ok
-        self._rows_since += 1
-        if self._rows_since >= PROGRESS_EVERY_ROWS or time.monotonic() - self._last >= PROGRESS_EVERY_SECONDS:
-            self.commit()
-
-    def commit(self, **extra):
-        task = db.session.get(Task, self.task_id)
-        task.done, task.succeeded, task.failed = self.done, self.succeeded, self.failed
-        task.total = max(task.total or 0, self.done)
-        task.heartbeat_at = utcnow()
-        for key, value in extra.items():
-            setattr(task, key, value)
-        db.session.commit()
-        self._rows_since, self._last = 0, time.monotonic()
-        if self.report:
-            self.report(self.done, task.total)
-        return task
+    return run_import(task_id, on_progress, force=True, collect_rows=True)
 
 
 def _system_error(exc):
@@ -220,9 +139,11 @@ def _system_error(exc):
                      "如仍失败请联系系统管理员")
 
 
-def _run(task, report, collect_rows):
+def _run(report, results):
+    """The import's work inside its task run; `results` (a dict, or None) collects each row's RowResult."""
     from portal.platform.service import cached_lookup, person_finder
-    operator, authority = task.operator, task.authority
+    task = report.task
+    task_id, operator, authority = task.id, task.operator, task.authority
     if operator is None or authority is None:
         raise RuntimeError("导入任务的操作人或发证机关已不存在")
     import_file = open_upload(storage.read_bytes(task.upload_path))
@@ -230,12 +151,9 @@ def _run(task, report, collect_rows):
     ctx = _file_context(authority, find_person, import_file)
     # On a re-run the rows issued by an earlier run are successes already, not R12 conflicts.
     issued = dict(db.session.execute(sa.select(Certificate.import_row_key, Certificate.number).where(
-        Certificate.import_task_id == task.id)).all())
-    progress = _Progress(task, report)
-    progress.total = len(import_file)
-    task.total = progress.total
-    db.session.commit()
-    failed_rows, results, pending = [], {}, []
+        Certificate.import_task_id == task_id)).all())
+    report.set_total(len(import_file))
+    failed_rows, pending = [], []
 
     def issue_pending():
         """Issue the checked rows waiting in `pending` as one batch; count and record each."""
@@ -248,14 +166,14 @@ def _run(task, report, collect_rows):
                 finish(row, None, [_system_error(exc)])
                 continue
             batch.append(BatchRow(row.seq, row.values, row.persons, attachments))
-        outcome = issue_batch(operator, authority, batch, import_task_id=task.id, find_person=find_person)
+        outcome = issue_batch(operator, authority, batch, import_task_id=task_id, find_person=find_person)
         by_key = {row.seq: row for row in pending}
-        _queue_seals([r.id for r in outcome.values() if isinstance(r, Issued)])
+        queue_seals([r.id for r in outcome.values() if isinstance(r, Issued)])
         for key, result in outcome.items():
             if isinstance(result, IssueRefused):
                 finish(by_key[key], None, result.errors)
             elif isinstance(result, Exception):
-                log.error("import task %s row %s failed: %r", task.id, key, result)
+                log.error("import task %s row %s failed: %r", task_id, key, result)
                 finish(by_key[key], None, [_system_error(result)])
             else:
                 finish(by_key[key], result.number, [])
@@ -264,9 +182,9 @@ def _run(task, report, collect_rows):
     def finish(row, number, errors):
         if number is None:
             failed_rows.append((row, errors))
-        if collect_rows:
+        if results is not None:
             results[row.excel_row] = RowResult(row.seq, number, errors)
-        progress.count(number is not None)
+        report.count(number is not None)
 
     for row, errors in check_import_rows(import_file, ctx):
         number = issued.get(row.seq) if row.seq else None
@@ -279,23 +197,7 @@ def _run(task, report, collect_rows):
     if pending:
         issue_pending()
     failed_rows.sort(key=lambda item: item[0].excel_row)
-    result_path = _write_failures(task.id, failed_rows, import_file.problems)
-    task = progress.commit(state="done", finished_at=utcnow(), result_path=result_path)
-    log.info("import task %s done: %s ok, %s failed", task.id, task.succeeded, task.failed)
-    return ImportResult(task.id, task.state, task.total, task.succeeded, task.failed,
-                        storage.path_of(result_path).as_posix() if result_path else None,
-                        rows=[results[key] for key in sorted(results)])
-
-
-def _queue_seals(certificate_ids):
-    """Queue the PDFs of newly issued certificates, SEAL_CHUNK a job, for any number of workers."""
-    from portal.background.queues import enqueue
-    try:
-        for start in range(0, len(certificate_ids), SEAL_CHUNK):
-            enqueue("jobs.certificates.seal_certificates", list(certificate_ids[start:start + SEAL_CHUNK]),
-                    queue="pdf")
-    except Exception:  # they stay 生成中; `flask certs pdf` or a re-run of the task queues them again
-        log.exception("could not enqueue sealing of %s certificates", len(certificate_ids))
+    report.finish(result_path=_write_failures(task_id, failed_rows, import_file.problems))
 
 
 def _write_failures(task_id, failed_rows, file_problems):

@@ -24,20 +24,3 @@ def sweep_command(every):
             break
         time.sleep(every)
 
-
-def start_ticker(app, every=15):
-    """Embedded default: periodically enqueue the report sweep and the check for import tasks whose
-    worker died (production runs `reports sweep --every 30` and `certs resume-imports` from cron)."""
-    import threading
-
-    def tick():
-        while True:
-            time.sleep(every)
-            with app.app_context():
-                try:
-                    from portal.background.queues import enqueue
-                    enqueue("jobs.reports.send_due_reports", queue="reports")
-                    enqueue("jobs.imports.resume_stale_imports", queue="default")
-                except Exception:  # a missed tick is retried on the next one
-                    app.logger.exception("background tick failed")
-    threading.Thread(target=tick, name="report-sweep-ticker", daemon=True).start()

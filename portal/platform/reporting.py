@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from portal import audit, bulk
+from portal.background.lifecycle import start_task, task_run
 from portal.background.models import Task
 from portal.certificates.models import Certificate, CertificateEvent
 from portal.clock import utcnow
@@ -21,6 +22,7 @@ from portal.extensions import db
 from portal.platform.client import PlatformError
 from portal.platform.models import ReportOutbox
 from portal.platform.payload import build_accept_record
+from portal.platform.service import platform_client
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -173,10 +175,8 @@ def check_verdict(row_id, client):
     return verdict.state
 
 
-def send_due_reports(client=None, limit=500):
-    """Send every due report and poll due verdicts; record the run as a 上报住建部 task when it did work."""
-    from portal.platform.service import platform_client
-    client = client or platform_client()
+def _due(limit):
+    """Ids of the outbox rows due for sending, and of those due for a verdict check."""
     now = utcnow()
     due = db.session.scalars(db.select(ReportOutbox.id).where(sa.or_(
         sa.and_(ReportOutbox.state == "pending", ReportOutbox.next_attempt_at <= now),
@@ -185,22 +185,36 @@ def send_due_reports(client=None, limit=500):
     verdicts = db.session.scalars(db.select(ReportOutbox.id).where(
         ReportOutbox.state == "delivered", ReportOutbox.verdict == "accepted",
         ReportOutbox.verdict_check_at <= now).order_by(ReportOutbox.id).limit(limit)).all()
-    if not due and not verdicts:
+    return due, verdicts
+
+
+def send_due_reports(client=None, limit=500):
+    """Send every due report and poll due verdicts, as a 上报住建部 task; None (and no task) when nothing is due."""
+    if not any(_due(limit)):
         return None
-    task = Task(kind="report", title="上报住建部", state="running", total=len(due), started_at=now)
-    db.session.add(task)
+    task = start_task("report", title="上报住建部")
     db.session.commit()
-    results = [send_one(row_id, client) for row_id in due]
-    for row_id in verdicts:
-        check_verdict(row_id, client)
-    task.succeeded = results.count("delivered")
-    task.failed = results.count("failed") + results.count("retry")
-    task.done = len([r for r in results if r is not None])
-    task.state, task.finished_at = "done", utcnow()
-    if results.count("retry"):
-        task.error = f"{results.count('retry')} 条暂未成功，将自动重试"
-    db.session.commit()
-    return task
+    return run_report_task(task.id, client, limit)
+
+
+def run_report_task(task_id, client=None, limit=500):
+    """Run a 上报住建部 task: every report due now is sent, every verdict due is asked for. Returns the task."""
+    with task_run(task_id) as report:
+        if report is not None:
+            client = client or platform_client()
+            due, verdicts = _due(limit)
+            report.set_total(len(due))
+            retries = 0
+            for row_id in due:
+                status = send_one(row_id, client)
+                if status is not None:  # None: another sweep had claimed the row
+                    report.count(status == "delivered")
+                    retries += status == "retry"
+            for row_id in verdicts:
+                check_verdict(row_id, client)
+            if retries:
+                report.finish(error=f"{retries} 条暂未成功，将自动重试")
+    return db.session.get(Task, task_id)
 
 
 def resend(actor, cert):

@@ -26,7 +26,7 @@ def task_filters(args):
 
 def list_tasks(user, filters, page=1, per_page=PER_PAGE):
     """The tasks this user may see, newest first, filtered and paginated (a Flask-SQLAlchemy Pagination)."""
-    query = scope_tasks(sa.select(Task), user)
+    query = scope_tasks(sa.select(Task), user).where(Task.kind.in_(KIND_NAMES))
     if filters.get("kind"):
         query = query.where(Task.kind == filters["kind"])
     if filters.get("state"):

@@ -6,12 +6,14 @@ import openpyxl
 import pytest
 
 from portal import storage
+from portal.background import lifecycle
+from portal.background.lifecycle import resume_stale_tasks
 from portal.background.models import Task
 from portal.certificates.models import Certificate
 from portal.clock import utcnow
 from portal.extensions import db
 from portal.imports import services
-from portal.imports.services import resume_stale_tasks, run_import, run_import_now, start_import
+from portal.imports.services import run_import, run_import_now, start_import
 from portal.standard.workbook import ImportRefused
 from portal.tasks.services import row_errors
 from tests.factories import issuable_persons
@@ -149,7 +151,7 @@ def start_import_then(run, monkeypatch, broken, real):
 
 
 def test_progress_is_committed_while_the_task_runs(run, user, monkeypatch):
-    monkeypatch.setattr(services, "PROGRESS_EVERY_ROWS", 1)
+    monkeypatch.setattr(lifecycle, "PROGRESS_EVERY_ROWS", 1)
     seen = []
 
     def report(done, total):

@@ -89,7 +89,7 @@ def test_import_survives_a_killed_worker_without_issuing_a_row_twice(shared_app,
     assert state == "running" and 0 < issued_before < ROWS
 
     with shared_app.app_context():  # what the periodic check does: the dead worker's task is queued again
-        from portal.imports.services import resume_stale_tasks
+        from portal.background.lifecycle import resume_stale_tasks
         assert resume_stale_tasks(minutes=0) == [task_id]
     restarted = _start_worker(env, "--burst")
     assert restarted.wait(timeout=300) == 0

@@ -1,0 +1,183 @@
+"""The one lifecycle of a background task. Every job (import, PDF chunk, report sweep) runs its work as
+
+    with task_run(task_id) as report:
+        if report is None:          # finished already, or a live worker runs it
+            return
+        ...                         # the work: report.count(ok) for each unit done
+
+    queued ──claim──▶ running ──the block ends──▶ done
+                         │    └─the block raises──▶ failed (error: what happened)
+                         └─ no heartbeat for STALE_MINUTES: its worker died ─ resume_stale_tasks() ─▶ queued
+
+* Start: ``start_task(kind, **columns)`` adds a queued Task row with a fresh RQ job id to the caller's
+  transaction; once committed, ``enqueue_task(task)`` hands it to its kind's job (``models.KINDS``: the
+  job's dotted path and queue), which takes the task id as its only argument.
+* Claim: ``task_run`` turns the row to running in one compare-and-set UPDATE, so of two deliveries of a job
+  (RQ delivers at least once) one runs and the other gets None; so does a finished task, or one whose
+  worker is alive (recent heartbeat). ``force=True`` claims it whatever its state. A claim resets the
+  counts: jobs are idempotent, and a re-run counts everything again.
+* Progress: ``report.count(ok)`` counts one unit (a row, a certificate, a report). Counts and heartbeat are
+  committed every PROGRESS_EVERY_ROWS units or PROGRESS_EVERY_SECONDS, whichever comes first, and then
+  ``on_progress(done, total)`` is called. ``report.set_total(n)`` and ``report.commit()`` write at once.
+* End: leaving the block records done, with the columns the job gave ``report.finish(...)`` (a result file,
+  a note in ``error``). An exception in the block is logged, rolled back and recorded as failed with the
+  kind's failure message; it is not raised again: the row is the truth, and the worker takes its next job.
+* Resume: ``resume_stale_tasks()`` (cron, or the embedded ticker) queues again every task whose worker died:
+  running without a heartbeat for STALE_MINUTES, or queued that long while RQ holds no waiting job for it.
+"""
+import logging
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import timedelta
+
+import sqlalchemy as sa
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from portal.background import queues
+from portal.background.models import KINDS, Task
+from portal.clock import utcnow
+from portal.extensions import db
+
+log = logging.getLogger(__name__)
+
+STALE_MINUTES = 10  # a running task without a heartbeat for this long lost its worker
+PROGRESS_EVERY_ROWS = 25  # commit counts + heartbeat at least this often …
+PROGRESS_EVERY_SECONDS = 1.0  # … or this often, whichever comes first
+_WAITING = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+
+
+def start_task(kind, **columns):
+    """A queued task of this kind in the caller's transaction (the caller commits, then enqueue_task)."""
+    task = Task(kind=kind, state="queued", job_id=f"{kind}-{uuid.uuid4().hex}", **columns)
+    db.session.add(task)
+    return task
+
+
+def enqueue_task(task):
+    """Hand a committed task to its kind's job; if Redis refuses, the row stays queued for resume_stale_tasks."""
+    kind, task_id = KINDS[task.kind], task.id
+    try:
+        queues.enqueue(kind.job, task_id, queue=kind.queue, job_id=task.job_id)
+    except Exception:  # the row is durable; the queue is not
+        log.exception("could not enqueue %s task %s", task.kind, task_id)
+    return db.session.get(Task, task_id)
+
+
+class TaskReport:
+    """What a running job tells its Task row: counts kept here, written at commit points with the heartbeat."""
+
+    def __init__(self, task, on_progress=None):
+        self.task = task
+        self.task_id, self.total = task.id, task.total
+        self.done = self.succeeded = self.failed = 0
+        self.on_progress = on_progress
+        self._final = {}
+        self._since = 0
+        self._last = time.monotonic()
+
+    def count(self, ok=True):
+        """One unit done, succeeded or not; commits when PROGRESS_EVERY_ROWS or _SECONDS have passed."""
+        self.done += 1
+        self.succeeded += bool(ok)
+        self.failed += not ok
+        self._since += 1
+        if self._since >= PROGRESS_EVERY_ROWS or time.monotonic() - self._last >= PROGRESS_EVERY_SECONDS:
+            self.commit()
+
+    def set_total(self, total):
+        """The number of units the job will count, written now."""
+        self.total = total
+        self._write(total=total)
+
+    def finish(self, **columns):
+        """Columns to write with state done (result_path, a note in error)."""
+        self._final.update(columns)
+
+    def commit(self, **columns):
+        """Write counts, heartbeat and these columns now; then tell on_progress. Returns the row."""
+        task = self._write(done=self.done, succeeded=self.succeeded, failed=self.failed,
+                           total=max(self.total or 0, self.done), **columns)
+        self._since, self._last = 0, time.monotonic()
+        if self.on_progress:
+            self.on_progress(self.done, task.total)
+        return task
+
+    def _record_done(self):
+        return self.commit(state="done", finished_at=utcnow(), **self._final)
+
+    def _write(self, **columns):
+        task = db.session.get(Task, self.task_id)
+        task.heartbeat_at = utcnow()
+        for key, value in columns.items():
+            setattr(task, key, value)
+        db.session.commit()
+        return task
+
+
+def _claim(task_id, force):
+    """Mark the task running unless it is finished or a live run owns it (compare-and-set on state + heartbeat)."""
+    now = utcnow()
+    where = [Task.id == task_id]
+    if not force:
+        stale = now - timedelta(minutes=STALE_MINUTES)
+        where.append(sa.or_(Task.state == "queued", sa.and_(
+            Task.state == "running", sa.or_(Task.heartbeat_at.is_(None), Task.heartbeat_at < stale))))
+    result = db.session.execute(sa.update(Task).where(*where).values(
+        state="running", heartbeat_at=now, started_at=sa.func.coalesce(Task.started_at, now), error=None,
+        finished_at=None, done=0, succeeded=0, failed=0).execution_options(synchronize_session=False))
+    db.session.commit()
+    return result.rowcount == 1
+
+
+@contextmanager
+def task_run(task_id, *, force=False, on_progress=None):
+    """Claim the task and yield its TaskReport (None when not claimed); record done or failed at the end."""
+    if not _claim(task_id, force):
+        task = db.session.get(Task, task_id)
+        log.info("task %s not claimed (state %s)", task_id, task.state if task else None)
+        yield None
+        return
+    task = db.session.get(Task, task_id)
+    db.session.refresh(task)
+    report = TaskReport(task, on_progress)
+    try:
+        yield report
+    except Exception as exc:
+        log.exception("%s task %s failed", task.kind, task_id)
+        db.session.rollback()
+        task = db.session.get(Task, task_id)
+        task.state, task.finished_at = "failed", utcnow()
+        task.error = KINDS[task.kind].failure.format(error=f"{type(exc).__name__}：{exc}")[:1000]
+        db.session.commit()
+    else:
+        report._record_done()
+
+
+def _job_waiting(job_id):
+    """Does RQ still hold this job, waiting for a worker?"""
+    try:
+        return Job.fetch(job_id, connection=queues.connection()).get_status() in _WAITING
+    except NoSuchJobError:
+        return False
+
+
+def resume_stale_tasks(minutes=STALE_MINUTES):
+    """Queue again every task whose worker died (running, no heartbeat for `minutes`) or whose job was lost
+    (queued that long, no waiting RQ job); returns their ids. Safe: jobs are idempotent."""
+    limit = utcnow() - timedelta(minutes=minutes)
+    candidates = db.session.execute(sa.select(Task.id, Task.state, Task.job_id).where(sa.or_(
+        sa.and_(Task.state == "running", sa.func.coalesce(Task.heartbeat_at, Task.started_at, Task.created_at) < limit),
+        sa.and_(Task.state == "queued", Task.created_at < limit))).order_by(Task.id)).all()
+    resumed = []
+    for task_id, state, job_id in candidates:
+        if state == "queued" and job_id and _job_waiting(job_id):
+            continue  # only waiting for a free worker
+        task = db.session.get(Task, task_id)
+        task.state, task.heartbeat_at, task.job_id = "queued", None, f"{task.kind}-{uuid.uuid4().hex}"
+        db.session.commit()
+        enqueue_task(task)
+        log.info("re-enqueued stale %s task %s", task.kind, task_id)
+        resumed.append(task_id)
+    return resumed

@@ -1,0 +1,131 @@
+"""The one task lifecycle: claim once, count, record done or failed; resume any kind whose worker died."""
+from datetime import timedelta
+
+import pytest
+
+from portal.auth.models import User
+from portal.background import queues
+from portal.background.lifecycle import enqueue_task, resume_stale_tasks, start_task, task_run
+from portal.background.models import Task
+from portal.certificates.documents import queue_seals
+from portal.certificates.issuing import IssueOptions, issue_certificate
+from portal.certificates.models import Certificate
+from portal.clock import utcnow
+from portal.extensions import db
+from portal.platform import reporting
+from tests.factories import issuable_certificate, issuable_persons
+
+
+@pytest.fixture
+def app_config(platform_config):
+    return platform_config
+
+
+@pytest.fixture
+def clerk(demo):
+    return db.session.scalar(db.select(User).filter_by(username="clerk"))
+
+
+def _task(kind="report", **columns):
+    task = start_task(kind, title="测试")
+    for key, value in columns.items():
+        setattr(task, key, value)
+    db.session.commit()
+    return task
+
+
+def _issue(clerk, count):
+    """Certificates issued without their PDF (it stays 生成中) and without a report job."""
+    return [issue_certificate(clerk, issuable_certificate(n), issuable_persons(),
+                              options=IssueOptions(seal_now=False, enqueue_seal=False, dispatch=False))
+            for n in range(1, count + 1)]
+
+
+def _reload(task_id):
+    db.session.expire_all()
+    return db.session.get(Task, task_id)
+
+
+def _as_if_its_worker_died(task_id):
+    task = db.session.get(Task, task_id)
+    task.state, task.heartbeat_at = "running", utcnow() - timedelta(minutes=30)
+    db.session.commit()
+
+
+def test_a_task_is_run_once_and_counts_what_its_job_reports(app):
+    task = _task()
+    with task_run(task.id) as report:
+        report.set_total(3)
+        with task_run(task.id) as second:  # the same job delivered again while the first runs
+            assert second is None
+        for ok in (True, False, True):
+            report.count(ok)
+        report.finish(error="一条说明")
+    task = _reload(task.id)
+    assert (task.state, task.total, task.done, task.succeeded, task.failed) == ("done", 3, 3, 2, 1)
+    assert task.error == "一条说明" and task.started_at <= task.finished_at
+    with task_run(task.id) as again:  # a finished task delivered again is left alone
+        assert again is None
+
+
+def test_a_job_that_raises_is_recorded_failed_with_the_reason_and_the_exception_goes_no_further(app):
+    task = _task()
+    with task_run(task.id) as report:
+        report.count(True)
+        report.commit()
+        raise OSError("磁盘已满")
+    task = _reload(task.id)
+    assert task.state == "failed" and "OSError：磁盘已满" in task.error and "上报任务意外中止" in task.error
+    assert task.finished_at and task.done == 1
+
+
+def test_a_crashed_report_sweep_shows_failed_not_running(clerk, platform_sim, monkeypatch):
+    _issue(clerk, 1)
+
+    def broken(row_id, client):
+        raise ConnectionResetError("数据库连接中断")
+    monkeypatch.setattr(reporting, "send_one", broken)
+    task = reporting.send_due_reports()
+    assert task.kind == "report" and task.state == "failed" and "数据库连接中断" in task.error
+
+
+def test_resume_runs_again_a_report_sweep_whose_worker_died(clerk, platform_sim):
+    [cert] = _issue(clerk, 1)
+    task = _task("report")
+    _as_if_its_worker_died(task.id)
+    assert resume_stale_tasks() == [task.id]  # RQ_ASYNC=False: the job runs inside the resume
+    task = _reload(task.id)
+    assert (task.state, task.done, task.succeeded) == ("done", 1, 1)
+    assert db.session.get(Certificate, cert.id).report_state == "reported"
+
+
+def test_resume_runs_again_a_pdf_chunk_whose_worker_died(clerk, monkeypatch):
+    certs = _issue(clerk, 2)
+    monkeypatch.setattr(queues, "enqueue", lambda *args, **kwargs: None)  # the worker never takes it …
+    queue_seals([c.id for c in certs])
+    [task] = db.session.scalars(db.select(Task).filter_by(kind="pdf")).all()
+    assert task.params == {"certificate_ids": [c.id for c in certs]} and task.state == "queued"
+    _as_if_its_worker_died(task.id)  # … or takes it and dies
+    monkeypatch.undo()
+    assert resume_stale_tasks() == [task.id]
+    task = _reload(task.id)
+    assert (task.state, task.total, task.succeeded) == ("done", 2, 2)
+    assert {db.session.get(Certificate, c.id).pdf_state for c in certs} == {"signed"}
+
+
+def test_a_live_task_and_a_queued_one_still_waiting_for_a_worker_are_left_alone(app, monkeypatch):
+    monkeypatch.setattr(queues, "get_queue", lambda name="default": queues.rq.Queue(
+        name, connection=queues.connection()))  # an asynchronous queue, as in production: a job waits in it
+    long_ago = utcnow() - timedelta(minutes=30)
+    live = _task(state="running", heartbeat_at=utcnow(), created_at=long_ago)
+    waiting = enqueue_task(_task(created_at=long_ago))
+    lost = _task(created_at=long_ago)  # committed, but its job never reached Redis
+    assert resume_stale_tasks() == [lost.id]
+    assert _reload(live.id).state == "running" and _reload(waiting.id).state == "queued"
+
+
+def test_pdf_chunks_are_not_listed_in_task_management(clerk, login_as, monkeypatch):
+    monkeypatch.setattr(queues, "enqueue", lambda *args, **kwargs: None)
+    queue_seals([c.id for c in _issue(clerk, 1)])
+    page = login_as("admin").get("/tasks/").get_data(as_text=True)
+    assert "没有符合条件的任务" in page and "共 0 条" in page
