@@ -25,7 +25,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from portal.certificates.pdf import CertificateDocument, render_certificate_pdf  # noqa: E402
-from portal.certificates.signing import DevPki, sign_certificate_pdf  # noqa: E402
+from portal.certificates.dev_pki import DevPki  # noqa: E402
+from portal.certificates.signing import sign_certificate_pdf  # noqa: E402
 
 USCC = "11140100012345678X"
 AUTHORITY = "太原市住房和城乡建设局"

@@ -3,7 +3,8 @@ import threading
 
 from flask import current_app
 
-from portal.certificates.signing import CredentialsMissing, DevPki, load_pkcs12_signer  # noqa: F401 (callers catch keys.CredentialsMissing)
+from portal.certificates.dev_pki import DevPki
+from portal.certificates.signing import CredentialsMissing, load_pkcs12_signer  # noqa: F401 (callers catch keys.CredentialsMissing)
 
 _lock = threading.Lock()
 

@@ -1,17 +1,14 @@
-"""PAdES signatures for certificate PDFs: keys, signing, verification.
+"""PAdES signatures for certificate PDFs: who signs, and signing.
 
-Plain values in, bytes out: no Flask, no database.
+Plain values in, bytes out: no Flask, no database. The development PKI that issues the keys is
+:mod:`.dev_pki`; checking a signed PDF is :mod:`.signature_check`.
 
-* :class:`DevPki` — a development PKI on disk (the app passes ``instance/pki``):
-  one self-signed root, one key + certificate per issuing authority, every
-  private key encrypted with the passphrase (mode 0600).
-* :func:`load_pkcs12_signer` — the production alternative (a .p12/.pfx issued
-  by a real CA).
 * :class:`AuthoritySigner` — one authority's parsed key and chain with its
   pyHanko signer built once; :meth:`DevPki.signer_for` caches them per USCC.
+* :func:`load_pkcs12_signer` — the production alternative (a .p12/.pfx issued
+  by a real CA).
 * :func:`sign_certificate_pdf` — PAdES B-B with a visible red seal at
   :data:`~portal.certificates.pdf.SEAL_BOX`.
-* :func:`verify_certificate_pdf` — never raises; answers a :class:`SignatureCheck`.
 
 Private keys never appear in logs, ``repr`` or ``str``, and cannot be pickled.
 """
@@ -19,21 +16,15 @@ Private keys never appear in logs, ``repr`` or ``str``, and cannot be pickled.
 from __future__ import annotations
 
 import binascii
-import datetime as dt
-import fcntl
 import io
 import logging
 import os
-import re
-import threading
 import uuid
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
@@ -46,23 +37,16 @@ log = logging.getLogger(__name__)
 __all__ = [
     "AuthoritySigner",
     "CredentialsMissing",
-    "DevPki",
     "PkiError",
-    "ROOT_CA_NAME",
     "SIGNATURE_FIELD",
-    "SignatureCheck",
     "load_pkcs12_signer",
     "sign_certificate_pdf",
-    "verify_certificate_pdf",
 ]
 
-ROOT_CA_NAME = "Shanxi Crane Certificates Dev Root CA"
 SIGNATURE_FIELD = "AuthoritySeal"
 SIGNATURE_REASON = "电子证照签章"
 SIGNATURE_LOCATION = "山西省"
 BYTES_RESERVED = 16384
-
-_USCC_RE = re.compile(r"^[0-9A-HJ-NP-RTUW-Y]{18}$")
 
 
 class PkiError(Exception):
@@ -76,7 +60,7 @@ class CredentialsMissing(PkiError, LookupError):
 # ==========================================================================
 # Signer
 # ==========================================================================
-def _to_asn1_cert(cert):
+def as_asn1_certificate(cert):
     """cryptography / asn1crypto certificate, PEM or DER bytes → asn1crypto."""
     from asn1crypto import pem
     from asn1crypto import x509 as asn1_x509
@@ -117,9 +101,9 @@ def _make_pyhanko_signer(private_key, cert: x509.Certificate, chain: Sequence[x5
     class _CachedKeySigner(SimpleSigner):
         def __init__(self):
             registry = SimpleCertificateStore()
-            registry.register_multiple([_to_asn1_cert(c) for c in chain])
+            registry.register_multiple([as_asn1_certificate(c) for c in chain])
             super().__init__(
-                signing_cert=_to_asn1_cert(cert),
+                signing_cert=as_asn1_certificate(cert),
                 signing_key=translate_pyca_cryptography_key_to_asn1(private_key),
                 cert_registry=registry,
             )
@@ -203,294 +187,6 @@ def load_pkcs12_signer(path: str | os.PathLike, password: str | bytes | None) ->
 
 
 # ==========================================================================
-# Development PKI
-# ==========================================================================
-_signer_cache: dict[tuple[str, str], tuple[tuple, AuthoritySigner]] = {}
-_signer_cache_lock = threading.Lock()
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write *data* atomically to *path* with mode 0600."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _write_public(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-class DevPki:
-    """A development PKI in *root_dir* (e.g. ``instance/pki``).
-
-    Layout::
-
-        root-ca.pem                 root certificate
-        root-ca.key.pem             root key, encrypted, 0600
-        authorities/<USCC>/cert.pem authority certificate (issued by the root)
-        authorities/<USCC>/key.pem  authority key, encrypted, 0600
-    """
-
-    ROOT_VALIDITY = dt.timedelta(days=365 * 20)
-    AUTHORITY_VALIDITY = dt.timedelta(days=365 * 10)
-
-    def __init__(self, root_dir: str | os.PathLike, passphrase: bytes):
-        if isinstance(passphrase, str):
-            passphrase = passphrase.encode("utf-8")
-        if not passphrase:
-            raise PkiError("a non-empty passphrase is required")
-        self.root_dir = Path(root_dir)
-        self.__passphrase = bytes(passphrase)
-        self._lock = threading.RLock()
-
-    def __repr__(self) -> str:
-        return f"<DevPki {str(self.root_dir)!r}>"
-
-    __str__ = __repr__
-
-    def __reduce__(self):
-        raise TypeError("DevPki holds a passphrase and cannot be pickled")
-
-    # -- paths ------------------------------------------------------------
-    @property
-    def root_cert_path(self) -> Path:
-        return self.root_dir / "root-ca.pem"
-
-    @property
-    def root_key_path(self) -> Path:
-        return self.root_dir / "root-ca.key.pem"
-
-    def authority_dir(self, uscc: str) -> Path:
-        if not isinstance(uscc, str) or not _USCC_RE.match(uscc):
-            raise PkiError(f"not a unified social credit code: {uscc!r}")
-        return self.root_dir / "authorities" / uscc
-
-    # -- locking ------------------------------------------------------------
-    @contextmanager
-    def _locked(self):
-        """Thread lock + advisory file lock (several processes share the dir)."""
-        with self._lock:
-            self.root_dir.mkdir(parents=True, exist_ok=True)
-            try:
-                os.chmod(self.root_dir, 0o700)
-            except OSError:  # pragma: no cover - not our directory
-                pass
-            fd = os.open(self.root_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
-
-    # -- keys ---------------------------------------------------------------
-    def _encryption(self):
-        return serialization.BestAvailableEncryption(self.__passphrase)
-
-    def _load_key(self, path: Path):
-        try:
-            return serialization.load_pem_private_key(path.read_bytes(), password=self.__passphrase)
-        except FileNotFoundError:
-            raise CredentialsMissing(f"key file missing: {path}") from None
-        except (ValueError, TypeError):
-            raise PkiError(f"cannot decrypt {path} (wrong passphrase or damaged file)") from None
-
-    @staticmethod
-    def _load_cert(path: Path) -> x509.Certificate:
-        try:
-            return x509.load_pem_x509_certificate(path.read_bytes())
-        except FileNotFoundError:
-            raise CredentialsMissing(f"certificate missing: {path}") from None
-
-    # -- root ---------------------------------------------------------------
-    def ensure_root_ca(self) -> x509.Certificate:
-        """The root certificate, created (once) if missing."""
-        if self.root_cert_path.is_file() and self.root_key_path.is_file():
-            return self._load_cert(self.root_cert_path)
-        with self._locked():
-            have_cert, have_key = self.root_cert_path.is_file(), self.root_key_path.is_file()
-            if have_cert and have_key:
-                return self._load_cert(self.root_cert_path)
-            if have_cert or have_key:
-                # Never replace half a root: every certificate it issued (and
-                # every PDF signed under it) would stop verifying.
-                raise PkiError(f"incomplete root CA in {self.root_dir}: restore the missing file")
-            key = ec.generate_private_key(ec.SECP256R1())
-            name = x509.Name(
-                [
-                    x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, ROOT_CA_NAME),
-                    x509.NameAttribute(NameOID.COMMON_NAME, ROOT_CA_NAME),
-                ]
-            )
-            now = dt.datetime.now(dt.timezone.utc)
-            ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-            cert = (
-                x509.CertificateBuilder()
-                .subject_name(name)
-                .issuer_name(name)
-                .public_key(key.public_key())
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(now - dt.timedelta(days=1))
-                .not_valid_after(now + self.ROOT_VALIDITY)
-                .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-                .add_extension(
-                    x509.KeyUsage(
-                        digital_signature=False,
-                        content_commitment=False,
-                        key_encipherment=False,
-                        data_encipherment=False,
-                        key_agreement=False,
-                        key_cert_sign=True,
-                        crl_sign=True,
-                        encipher_only=False,
-                        decipher_only=False,
-                    ),
-                    critical=True,
-                )
-                .add_extension(ski, critical=False)
-                .sign(key, hashes.SHA256())
-            )
-            _write_private(
-                self.root_key_path,
-                key.private_bytes(
-                    serialization.Encoding.PEM,
-                    serialization.PrivateFormat.PKCS8,
-                    self._encryption(),
-                ),
-            )
-            _write_public(self.root_cert_path, cert.public_bytes(serialization.Encoding.PEM))
-            log.info("created development root CA in %s", self.root_dir)
-            return cert
-
-    def trust_roots(self) -> list[x509.Certificate]:
-        """Certificates to trust when verifying (the dev root)."""
-        return [self.ensure_root_ca()]
-
-    # -- authorities ----------------------------------------------------------
-    def has_credentials(self, uscc: str) -> bool:
-        d = self.authority_dir(uscc)
-        return (d / "key.pem").is_file() and (d / "cert.pem").is_file()
-
-    def create_authority_credentials(self, uscc: str, name: str, overwrite: bool = False) -> Path:
-        """Create the key + certificate of authority *uscc*; return its directory.
-
-        Refuses (``FileExistsError``) to replace existing credentials unless
-        *overwrite*.
-        """
-        name = (name or "").strip()
-        if not name:
-            raise PkiError("the authority's name is required")
-        adir = self.authority_dir(uscc)
-        root_cert = self.ensure_root_ca()
-        with self._locked():
-            if self.has_credentials(uscc) and not overwrite:
-                raise FileExistsError(f"signing credentials for {uscc} already exist")
-            root_key = self._load_key(self.root_key_path)
-            key = ec.generate_private_key(ec.SECP256R1())
-            subject = x509.Name(
-                [
-                    x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-                    x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "山西省"),
-                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
-                    x509.NameAttribute(NameOID.COMMON_NAME, name),
-                    x509.NameAttribute(NameOID.SERIAL_NUMBER, uscc),
-                ]
-            )
-            now = dt.datetime.now(dt.timezone.utc)
-            cert = (
-                x509.CertificateBuilder()
-                .subject_name(subject)
-                .issuer_name(root_cert.subject)
-                .public_key(key.public_key())
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(now - dt.timedelta(days=1))
-                .not_valid_after(
-                    min(now + self.AUTHORITY_VALIDITY, root_cert.not_valid_after_utc)
-                )
-                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                .add_extension(
-                    x509.KeyUsage(
-                        digital_signature=True,
-                        content_commitment=True,  # nonRepudiation
-                        key_encipherment=False,
-                        data_encipherment=False,
-                        key_agreement=False,
-                        key_cert_sign=False,
-                        crl_sign=False,
-                        encipher_only=False,
-                        decipher_only=False,
-                    ),
-                    critical=True,
-                )
-                .add_extension(
-                    x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-                )
-                .add_extension(
-                    x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
-                    critical=False,
-                )
-                .sign(root_key, hashes.SHA256())
-            )
-            adir.mkdir(parents=True, exist_ok=True)
-            os.chmod(adir, 0o700)
-            _write_private(
-                adir / "key.pem",
-                key.private_bytes(
-                    serialization.Encoding.PEM,
-                    serialization.PrivateFormat.PKCS8,
-                    self._encryption(),
-                ),
-            )
-            _write_public(adir / "cert.pem", cert.public_bytes(serialization.Encoding.PEM))
-        with _signer_cache_lock:
-            _signer_cache.pop(self._cache_key(uscc), None)
-        log.info("created signing credentials for authority %s", uscc)
-        return adir
-
-    def _cache_key(self, uscc: str) -> tuple[str, str]:
-        return (str(self.root_dir.resolve()), uscc)
-
-    def _stamp(self, uscc: str) -> tuple:
-        adir = self.authority_dir(uscc)
-        try:
-            k, c = (adir / "key.pem").stat(), (adir / "cert.pem").stat()
-        except FileNotFoundError:
-            raise CredentialsMissing(f"no signing credentials for authority {uscc}") from None
-        return (k.st_mtime_ns, k.st_size, c.st_mtime_ns, c.st_size)
-
-    def signer_for(self, uscc: str) -> AuthoritySigner:
-        """The (cached) signer of authority *uscc*: parsed once per process.
-
-        Raises :class:`CredentialsMissing` when the authority has no key yet.
-        """
-        stamp = self._stamp(uscc)
-        ck = self._cache_key(uscc)
-        with _signer_cache_lock:
-            hit = _signer_cache.get(ck)
-            if hit is not None and hit[0] == stamp:
-                return hit[1]
-            adir = self.authority_dir(uscc)
-            key = self._load_key(adir / "key.pem")
-            cert = self._load_cert(adir / "cert.pem")
-            chain = [self._load_cert(self.root_cert_path)]
-            signer = AuthoritySigner(key, cert, chain)
-            _signer_cache[ck] = (stamp, signer)
-            return signer
-
-
-# ==========================================================================
 # Signing
 # ==========================================================================
 def _seal_background(pdf_bytes: bytes):
@@ -512,7 +208,7 @@ def _seal_background(pdf_bytes: bytes):
     return _PdfBytesPage()
 
 
-def _outside_event_loop(function, *args, **kwargs):
+def outside_event_loop(function, *args, **kwargs):
     """Call a pyHanko entry point that uses asyncio.run(): in a helper thread when this thread already
     runs an event loop (asyncio.run refuses to nest), directly otherwise."""
     import asyncio
@@ -573,110 +269,5 @@ def sign_certificate_pdf(
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes))
     out = io.BytesIO()
-    _outside_event_loop(pdf_signer.sign_pdf, writer, output=out, bytes_reserved=BYTES_RESERVED)
+    outside_event_loop(pdf_signer.sign_pdf, writer, output=out, bytes_reserved=BYTES_RESERVED)
     return out.getvalue()
-
-
-# ==========================================================================
-# Verification
-# ==========================================================================
-MSG_VALID = "签名有效"
-MSG_UNSIGNED = "未签名"
-MSG_TAMPERED = "文件已被篡改"
-MSG_UNTRUSTED = "签名证书不受信任"
-MSG_MODIFIED = "签名后文件被修改"
-MSG_INVALID = "签名无效"
-MSG_DAMAGED = "文件已损坏或被篡改，无法验证签名"
-
-
-@dataclass(frozen=True)
-class SignatureCheck:
-    signed: bool
-    valid: bool
-    intact: bool
-    signer: str | None
-    signed_at: dt.datetime | None
-    message: str
-    trusted: bool = False
-
-
-def _signer_cn(status) -> str | None:
-    try:
-        cert = status.signing_cert
-        cn = cert.subject.native.get("common_name")
-        if isinstance(cn, list):
-            cn = cn[0] if cn else None
-        return str(cn) if cn else None
-    except Exception:  # pragma: no cover - defensive
-        return None
-
-
-def _usable_roots(trust_roots: Iterable) -> list:
-    """Trust roots as asn1crypto certificates; a PEM/DER file path is read.
-
-    An unusable entry is logged and skipped (the signature then fails as
-    untrusted, not as a damaged file).
-    """
-    roots = []
-    for item in trust_roots or ():
-        try:
-            if isinstance(item, (str, os.PathLike)):
-                item = Path(item).read_bytes()
-            roots.append(_to_asn1_cert(item))
-        except Exception as exc:
-            log.warning("ignoring unusable trust root (%s)", type(exc).__name__)
-    return roots
-
-
-def verify_certificate_pdf(pdf_bytes: bytes, trust_roots: Iterable) -> SignatureCheck:
-    """Check the certificate's signature; never raises.
-
-    ``valid`` is pyHanko's ``bottom_line`` (and the signature must cover the
-    whole file): a flipped byte makes ``intact`` False, which alone is enough
-    to make ``valid`` False here.
-    """
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko.sign.validation.status import SignatureCoverageLevel
-    from pyhanko_certvalidator import ValidationContext
-
-    data = bytes(pdf_bytes or b"")
-    maybe_signed = b"/ByteRange" in data
-    roots = _usable_roots(trust_roots)
-    try:
-        reader = PdfFileReader(io.BytesIO(data), strict=False)
-        sigs = reader.embedded_signatures
-        if not sigs:
-            if maybe_signed:
-                return SignatureCheck(True, False, False, None, None, MSG_DAMAGED)
-            return SignatureCheck(False, False, False, None, None, MSG_UNSIGNED)
-        sig = sigs[-1]
-        vc = ValidationContext(trust_roots=roots, allow_fetching=False)
-        status = _outside_event_loop(validate_pdf_signature, sig, signer_validation_context=vc)
-    except Exception as exc:  # PdfReadError on a damaged /ByteRange, and worse
-        log.info("signature check failed: %s", type(exc).__name__)
-        return SignatureCheck(maybe_signed, False, False, None, None, MSG_DAMAGED)
-
-    intact = bool(status.intact)
-    trusted = bool(status.trusted)
-    whole_file = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
-    valid = bool(status.bottom_line) and intact and whole_file
-    if valid:
-        message = MSG_VALID
-    elif not intact:
-        message = MSG_TAMPERED
-    elif not trusted:
-        message = MSG_UNTRUSTED
-    elif not whole_file:
-        message = MSG_MODIFIED
-    else:
-        message = MSG_INVALID
-    return SignatureCheck(
-        signed=True,
-        valid=valid,
-        intact=intact,
-        signer=_signer_cn(status),
-        signed_at=getattr(status, "signer_reported_dt", None),
-        message=message,
-        trusted=trusted,
-    )

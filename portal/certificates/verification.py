@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from portal.certificates import keys
 from portal.certificates.models import Certificate
-from portal.certificates.signing import verify_certificate_pdf
+from portal.certificates.signature_check import verify_certificate_pdf
 from portal.extensions import db
 
 _NUMBER_RE = re.compile(r"\d{6}[TSW]（\d{4}）\d{7}")

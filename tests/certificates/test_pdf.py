@@ -309,7 +309,8 @@ def pdf_text_of(data: bytes, tmp_path: Path) -> str:
 
 def test_module_imports_no_flask_or_database():
     code = (
-        "import sys, portal.certificates.pdf, portal.certificates.seal, portal.certificates.signing;"
+        "import sys, portal.certificates.pdf, portal.certificates.seal, portal.certificates.signing,"
+        " portal.certificates.dev_pki, portal.certificates.signature_check;"
         "bad=[m for m in ('flask','sqlalchemy','flask_sqlalchemy') if m in sys.modules];"
         "print(','.join(bad))"
     )

@@ -19,16 +19,14 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from portal.certificates.pdf import SEAL_BOX, render_certificate_pdf
+from portal.certificates.dev_pki import ROOT_CA_NAME, DevPki
+from portal.certificates.signature_check import SignatureCheck, verify_certificate_pdf
 from portal.certificates.signing import (
-    ROOT_CA_NAME,
     AuthoritySigner,
     CredentialsMissing,
-    DevPki,
     PkiError,
-    SignatureCheck,
     load_pkcs12_signer,
     sign_certificate_pdf,
-    verify_certificate_pdf,
 )
 
 
@@ -292,7 +290,9 @@ def test_signing_and_verifying_work_inside_a_running_event_loop(tmp_path):
     """A caller that already runs an asyncio loop (a browser driver, an async server) can still seal."""
     import asyncio
 
-    from portal.certificates.signing import DevPki, sign_certificate_pdf, verify_certificate_pdf
+    from portal.certificates.dev_pki import DevPki
+    from portal.certificates.signature_check import verify_certificate_pdf
+    from portal.certificates.signing import sign_certificate_pdf
     pki = DevPki(tmp_path / "pki", b"passphrase")
     pki.ensure_root_ca()
     pki.create_authority_credentials("11140100MB0000002K", "太原市住房和城乡建设局")
