@@ -2,6 +2,11 @@
 import threading
 from contextlib import contextmanager
 
+from flask import current_app, has_app_context
+
+from portal import create_app
+from portal.extensions import db
+
 _app = None
 _lock = threading.Lock()
 
@@ -9,12 +14,10 @@ _lock = threading.Lock()
 def app():
     """The app of this worker: the current one (embedded worker, tests) or one built once."""
     global _app
-    from flask import current_app, has_app_context
     if has_app_context():
         return current_app._get_current_object()
     with _lock:
         if _app is None:
-            from portal import create_app
             _app = create_app()
     return _app
 
@@ -22,12 +25,10 @@ def app():
 @contextmanager
 def app_context():
     """Run the job inside an app context, releasing the session afterwards."""
-    from flask import has_app_context
     if has_app_context():
         yield app()
         return
     with app().app_context():
-        from portal.extensions import db
         try:
             yield _app
         finally:

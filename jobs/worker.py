@@ -8,18 +8,19 @@ import logging
 
 import rq
 
+from jobs._runtime import app
+from portal.certificates import keys
+from portal.certificates.authorities import Authority
+from portal.certificates.pdf import register_fonts
+from portal.extensions import db
+
 log = logging.getLogger(__name__)
 
 
 def warm_up():
     """Build the app and load what every PDF job needs, then drop database connections before forking."""
-    from jobs._runtime import app
     portal_app = app()
     with portal_app.app_context():
-        from portal.certificates.authorities import Authority
-        from portal.certificates import keys
-        from portal.certificates.pdf import register_fonts
-        from portal.extensions import db
         register_fonts()
         for uscc in db.session.scalars(db.select(Authority.uscc)):
             try:

@@ -3,6 +3,7 @@ import hashlib
 import logging
 
 from flask import Flask
+from flask_login import current_user
 
 from portal.config import BASE_DIR, INSTANCE_DIR, Config, _dev_secret_key
 from portal.extensions import csrf, db, htmx_ext, login_manager, migrate
@@ -30,6 +31,8 @@ def create_app(config_class=Config, **overrides):
     csrf.init_app(app)
     htmx_ext.init_app(app)
 
+    # The factory imports the floors above the ground here, not at the top: this package's __init__ runs at
+    # every import of portal.*, and the pure standard and the core must not load (or cycle through) the areas.
     from portal.background import queues
     queues.init_app(app)
 
@@ -44,7 +47,6 @@ def create_app(config_class=Config, **overrides):
 
     @app.context_processor
     def shell_context():
-        from flask_login import current_user
         return {"menu": menu_for(current_user)}
 
     from portal import models  # noqa: F401  (every table registered on the metadata)
@@ -54,7 +56,7 @@ def create_app(config_class=Config, **overrides):
 @login_manager.user_loader
 def load_user(user_id):
     """Sessions hold "id:session_version"; a bumped version (disable, password reset) ends them."""
-    from portal.auth.models import User
+    from portal.auth.models import User  # at call time: see create_app
     try:
         raw_id, version = user_id.split(":")
         user = db.session.get(User, int(raw_id))

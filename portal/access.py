@@ -4,8 +4,13 @@ Every view, download, fragment and CLI command asks here; nothing else decides w
 """
 from functools import wraps
 
+import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user
+
+from portal.background.models import Task
+from portal.certificates.models import Certificate
+from portal.extensions import db, login_manager
 
 # Menu areas and the roles that may open them (SPEC §1).
 AREAS = {
@@ -33,7 +38,6 @@ def area_required(area):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
-                from portal.extensions import login_manager
                 return login_manager.unauthorized()
             if not can_open(current_user, area):
                 abort(403)
@@ -66,8 +70,6 @@ def register_hook(name, function):
 
 def scope_certificates(query, user, purpose="view"):
     """Restrict a Certificate query to what the user may see (or, purpose='delegation', via grants)."""
-    import sqlalchemy as sa
-    from portal.certificates.models import Certificate
     if not (user and user.is_authenticated and user.is_active):
         return query.where(sa.false())
     if purpose == "delegation":
@@ -82,8 +84,6 @@ def scope_certificates(query, user, purpose="view"):
 
 def scope_tasks(query, user):
     """Restrict a Task query: clerks their own, supervisors their authority's, admins all."""
-    import sqlalchemy as sa
-    from portal.background.models import Task
     if not (user and user.is_authenticated and user.is_active):
         return query.where(sa.false())
     if user.role == "admin":
@@ -97,8 +97,6 @@ def scope_tasks(query, user):
 
 def may(user, action, obj):
     """May this user do this action on this object? Actions: view, download, cancel, resend, issue."""
-    from portal.certificates.models import Certificate
-    from portal.background.models import Task
     if not (user and user.is_authenticated and user.is_active):
         return False
     if isinstance(obj, Certificate):
@@ -129,9 +127,6 @@ def get_certificate_or_404(certificate_id, action="view"):
 
     404 rather than 403 for another authority's id: the answer must not reveal that it exists.
     """
-    from flask import abort
-    from portal.certificates.models import Certificate
-    from portal.extensions import db
     cert = db.session.get(Certificate, certificate_id)
     if cert is None or not may(current_user, "view", cert):
         abort(404)

@@ -5,8 +5,18 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from platform_sim.cli import platform_sim_cli
+from portal.admin.services import AdminError, create_user, parse_jurisdiction
+from portal.auth.models import User
 from portal.background.lifecycle import STALE_MINUTES, resume_stale_tasks
+from portal.background.queues import start_embedded_worker, start_ticker
+from portal.certificates import keys
+from portal.certificates.authorities import Authority
+from portal.certificates.cli import authority_cli, certs_cli
 from portal.extensions import db
+from portal.imports import cli as import_commands  # noqa: F401  (adds certs template/check/import)
+from portal.platform.cli import reports_cli
+from portal.platform.service import embedded_simulator
 
 DEMO_AUTHORITIES = [
     # name, USCC, division code
@@ -31,10 +41,6 @@ def demo_password(username):
 
 def seed_demo():
     """Create the demo authorities and users unless they exist; returns [(username, password, created)]."""
-    from portal.certificates.authorities import Authority
-    from portal.admin.services import parse_jurisdiction
-    from portal.auth.models import User
-
     authorities = {}
     for name, uscc, division in DEMO_AUTHORITIES:
         authority = db.session.scalar(db.select(Authority).filter_by(uscc=uscc))
@@ -54,7 +60,6 @@ def seed_demo():
             db.session.add(user)
         results.append((username, demo_password(username), created))
     db.session.commit()
-    from portal.certificates import keys
     for authority in authorities.values():
         if not keys.has_key(authority.uscc):
             keys.init_key(authority.uscc, authority.name)
@@ -87,9 +92,6 @@ users_cli = click.Group("users", help="Manage portal users.")
 @with_appcontext
 def users_create(username, role, authority_uscc, phone, display_name, can_sign):
     """Create a user; the password is read from standard input."""
-    from portal.certificates.authorities import Authority
-    from portal.admin.services import AdminError, create_user
-
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else click.prompt(
         "密码", hide_input=True, confirmation_prompt=True)
     authority_ids = []
@@ -126,12 +128,10 @@ def serve_command(host, port):
     """Serve the portal with the embedded services (in-process worker, platform simulator)."""
     app = current_app._get_current_object()
     if not app.config.get("REDIS_URL"):
-        from portal.background.queues import start_embedded_worker, start_ticker
         start_embedded_worker(app, threads=2)
         start_ticker(app)
         click.echo("后台任务：进程内 RQ 工作线程（fakeredis），每 15 秒检查待上报住建部的记录")
     if not app.config.get("PLATFORM_URL"):
-        from portal.platform.service import embedded_simulator
         simulator = embedded_simulator(port=app.config["PLATFORM_SIM_PORT"])
         click.echo(f"全国工程质量安全监管信息平台（模拟器）：{simulator.url}/_sim/reports")
     for hook in app.extensions.get("serve_hooks", []):
@@ -149,11 +149,7 @@ def init_app(app):
     app.cli.add_command(users_cli)
     app.cli.add_command(serve_command)
     app.cli.add_command(tasks_cli)
-    from portal.certificates.cli import authority_cli, certs_cli
-    from portal.imports import cli as import_commands  # noqa: F401  (adds certs template/check/import)
     app.cli.add_command(authority_cli)
-    from portal.platform.cli import reports_cli
     app.cli.add_command(reports_cli)
     app.cli.add_command(certs_cli)
-    from platform_sim.cli import platform_sim_cli
     app.cli.add_command(platform_sim_cli, "platform-sim")

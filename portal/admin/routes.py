@@ -10,6 +10,7 @@ from portal.admin.services import AdminError, create_signing_key, create_user, r
 from portal.audit import AuditEntry
 from portal.auth.forms import EmptyForm
 from portal.auth.models import User
+from portal.certificates import keys
 from portal.certificates.authorities import Authority
 from portal.extensions import db
 
@@ -127,7 +128,6 @@ def user_password(user_id):
 @area_required("admin")
 def authorities():
     """Issuing authorities."""
-    from portal.certificates import keys
     items = db.session.scalars(db.select(Authority).order_by(Authority.id)).all()
     return render_template("admin/authorities.html", authorities=items, action_form=EmptyForm(),
                            has_key={a.id: keys.has_key(a.uscc) for a in items})

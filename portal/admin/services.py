@@ -3,6 +3,7 @@ import re
 
 from portal import audit
 from portal.auth.models import ROLES, User
+from portal.certificates import keys
 from portal.certificates.authorities import Authority
 from portal.extensions import db
 from portal.standard import codes
@@ -135,7 +136,6 @@ def create_signing_key(actor, authority, replace=False):
 
     Replacing keeps earlier PDFs valid: they carry the old certificate, still issued by the root.
     """
-    from portal.certificates import keys
     if keys.has_key(authority.uscc) and not replace:
         raise AdminError(f"{authority.name} 已有电子签章密钥；如需更换，请选择“更换密钥”")
     keys.init_key(authority.uscc, authority.name, overwrite=replace)

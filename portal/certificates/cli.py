@@ -5,6 +5,11 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from portal.certificates import keys
+from portal.certificates.authorities import Authority
+from portal.certificates.documents import read_signed_pdf, seal_certificate
+from portal.certificates.models import Certificate
+from portal.certificates.verification import verify_pdf_bytes
 from portal.extensions import db
 
 authority_cli = click.Group("authority", help="Issuing authorities: signing keys.")
@@ -17,8 +22,6 @@ certs_cli = click.Group("certs", help="Certificates: template, check, import, pd
 @with_appcontext
 def init_key_command(code, overwrite):
     """Create a key pair and certificate for authority CODE (USCC or division code) under the dev root CA."""
-    from portal.certificates.authorities import Authority
-    from portal.certificates import keys
     code = code.strip().upper()
     authority = db.session.scalar(db.select(Authority).where((Authority.uscc == code) | (Authority.division_code == code)))
     if authority is None:
@@ -35,8 +38,6 @@ def init_key_command(code, overwrite):
 @with_appcontext
 def pdf_command(number, out):
     """Write the signed PDF of certificate NUMBER to OUT."""
-    from portal.certificates.documents import read_signed_pdf, seal_certificate
-    from portal.certificates.models import Certificate
     cert = db.session.scalar(db.select(Certificate).filter_by(number=number.strip()))
     if cert is None:
         raise click.ClickException(f"证书 {number} 不存在")
@@ -54,7 +55,6 @@ def pdf_command(number, out):
 @with_appcontext
 def verify_command(file):
     """Verify a certificate PDF: signature valid, document unmodified, certificate not cancelled."""
-    from portal.certificates.verification import verify_pdf_bytes
     result = verify_pdf_bytes(Path(file).read_bytes())
     for line in result.lines():
         click.echo(line)

@@ -11,8 +11,11 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from portal.auth.models import User
+from portal.background.queues import ThreadWorker
 from portal.certificates.cli import certs_cli
 from portal.extensions import db
+from portal.imports.services import check_upload, error_dict, run_import_now, start_import
 from portal.standard.workbook import ImportRefused, write_template_zip
 
 
@@ -22,7 +25,6 @@ def _refuse(message):
 
 
 def _operator(username):
-    from portal.auth.models import User
     user = db.session.scalar(db.select(User).filter_by(username=username.strip()))
     if user is None or not user.is_enabled:
         _refuse(f"用户 {username} 不存在或已停用")
@@ -34,7 +36,6 @@ def _row_number(seq):
 
 
 def _errors(errors):
-    from portal.imports.services import error_dict
     return [error_dict(e) for e in errors]
 
 
@@ -53,7 +54,6 @@ def template_command(out):
 @with_appcontext
 def check_command(file, username, as_json):
     """Apply every rule to every row of import zip FILE as USERNAME would import it; writes nothing."""
-    from portal.imports.services import check_upload
     operator = _operator(username)
     try:
         report = check_upload(operator, Path(file).read_bytes())
@@ -79,7 +79,6 @@ def _run_pdf_jobs_here():
     config = current_app.config
     if config.get("REDIS_URL") or not config.get("RQ_ASYNC", True):
         return
-    from portal.background.queues import ThreadWorker
     rq = current_app.extensions["rq"]
     worker = ThreadWorker([rq["queues"]["pdf"], rq["queues"]["reports"]], connection=rq["connection"])
     worker.flask_app = current_app._get_current_object()
@@ -94,7 +93,6 @@ def _run_pdf_jobs_here():
 @with_appcontext
 def import_command(file, username, as_json):
     """Import zip FILE as USERNAME now: the same task as an upload, run to its end in this process."""
-    from portal.imports.services import run_import_now, start_import
     operator = _operator(username)
     try:
         task = start_import(operator, Path(file).name, Path(file).read_bytes(), enqueue=False)

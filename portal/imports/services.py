@@ -24,6 +24,7 @@ from portal.certificates.issuing import NO_SIGNING_RIGHT, BatchRow, Issued, Issu
     issue_batch, taken_record_numbers
 from portal.certificates.models import Certificate
 from portal.extensions import db
+from portal.platform.service import cached_lookup, person_finder
 from portal.standard.rules import RuleError
 from portal.standard.workbook import DEFAULT_MAX_ZIP_BYTES, DEFAULT_MAX_UNPACKED_BYTES, ImportRefused, \
     check_import_file, check_import_rows, open_import_zip, write_failure_report
@@ -141,7 +142,6 @@ def _system_error(exc):
 
 def _run(report, results):
     """The import's work inside its task run; `results` (a dict, or None) collects each row's RowResult."""
-    from portal.platform.service import cached_lookup, person_finder
     task = report.task
     task_id, operator, authority = task.id, task.operator, task.authority
     if operator is None or authority is None:
@@ -220,7 +220,6 @@ def _write_failures(task_id, failed_rows, file_problems):
 
 def check_upload(operator, data):
     """Every rule on every row for this operator's authority (platform lookup included); writes nothing."""
-    from portal.platform.service import cached_lookup, person_finder
     authority = import_authority(operator)
     if authority is None:
         raise ImportRefused(f"用户 {operator.username} 没有所属的发证机关，无法按发证机关的管辖范围校验")

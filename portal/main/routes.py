@@ -2,6 +2,7 @@
 from flask import render_template
 from flask_login import login_required
 
+from portal.extensions import db
 from portal.main import bp
 
 
@@ -51,6 +52,5 @@ def too_many(error):
 
 @bp.app_errorhandler(500)
 def server_error(error):
-    from portal.extensions import db
     db.session.rollback()
     return _error(500, "系统繁忙", "系统处理时出现问题，已记录日志，请稍后重试。")

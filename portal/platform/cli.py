@@ -5,6 +5,7 @@ import click
 from flask.cli import with_appcontext
 
 from portal.extensions import db
+from portal.platform.reporting import send_due_reports
 
 reports_cli = click.Group("reports", help="Reporting to 住建部 (the outbox).")
 
@@ -14,7 +15,6 @@ reports_cli = click.Group("reports", help="Reporting to 住建部 (the outbox)."
 @with_appcontext
 def sweep_command(every):
     """Send every due outbox row now (retries with backoff), and poll the ministry's verdicts."""
-    from portal.platform.reporting import send_due_reports
     while True:
         task = send_due_reports()
         if task is not None:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from portal import audit, bulk
+from portal.background import queues
 from portal.background.lifecycle import start_task, task_run
 from portal.background.models import Task
 from portal.certificates.models import Certificate, CertificateEvent
@@ -64,9 +65,8 @@ def add_reports(certificates, operation):
 
 def dispatch():
     """Ask a worker to send what is due (after the caller committed)."""
-    from portal.background.queues import enqueue
     try:
-        enqueue("jobs.reports.send_due_reports", queue="reports")
+        queues.enqueue("jobs.reports.send_due_reports", queue="reports")
     except Exception:  # the sweep will send it later; the outbox row is what makes it durable
         log.exception("could not enqueue the report job; the periodic sweep will send it")
 

@@ -10,6 +10,7 @@ from portal.background.models import KIND_NAMES, STATE_NAMES, Task
 from portal.certificates.models import Certificate
 from portal.display import prefix_pattern
 from portal.extensions import db
+from portal.imports.services import errors_path
 
 log = logging.getLogger(__name__)
 PER_PAGE = 20
@@ -53,7 +54,6 @@ def row_errors(task):
     """Per-row errors of a finished import: [{"row", "excel_row", "errors": [{"rule","field","message"}]}]."""
     if task.kind != "import" or task.is_active:
         return []
-    from portal.imports.services import errors_path
     try:
         return json.loads(storage.read_bytes(errors_path(task.id)).decode("utf-8"))
     except FileNotFoundError:

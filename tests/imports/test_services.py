@@ -165,15 +165,14 @@ def test_progress_is_committed_while_the_task_runs(run, user, monkeypatch):
 
 
 def test_the_task_shares_one_cached_platform_lookup(run, monkeypatch):
-    from portal.platform import service
     made = []
-    real = service.cached_lookup
+    real = services.cached_lookup
 
     def counting(*args, **kwargs):
         lookup = real(*args, **kwargs)
         made.append(lookup)
         return lookup
-    monkeypatch.setattr(service, "cached_lookup", counting)
+    monkeypatch.setattr(services, "cached_lookup", counting)
     run(import_zip(valid_rows(count=3)))
     [lookup] = made
     assert lookup.calls == 2 and lookup.hits >= 4  # the 1108 and 1109 people asked once each, then cached
