@@ -1,9 +1,7 @@
 """How stored values are shown to people: Beijing time, masked ID numbers, search text normalised."""
-import re
 from datetime import timedelta
 
 BEIJING = timedelta(hours=8)  # stored times are naive UTC; people read China Standard Time
-_HALF_WIDTH_YEAR = re.compile(r"\((\d{4})\)")
 
 
 def local_time(moment):
@@ -17,11 +15,6 @@ def mask_id_number(id_number):
     if len(value) <= 10:
         return "*" * len(value)
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
-
-
-def normalize_number(text):
-    """A typed 证书编号 as stored: trimmed, upper case, half-width (year) parentheses accepted."""
-    return _HALF_WIDTH_YEAR.sub(r"（\1）", (text or "").strip()).upper()
 
 
 def prefix_pattern(text):

@@ -1,15 +1,12 @@
 """Verifying a certificate PDF: signature, integrity, and the certificate's current state."""
 import io
-import re
 from dataclasses import dataclass, field
 
 from portal.certificates import keys
 from portal.certificates.models import Certificate
 from portal.certificates.signature_check import verify_certificate_pdf
 from portal.extensions import db
-
-_NUMBER_RE = re.compile(r"\d{6}[TSW]（\d{4}）\d{7}")
-
+from portal.standard.values import CertificateNumber
 
 @dataclass
 class PdfVerification:
@@ -44,10 +41,10 @@ def _find_certificate(pdf_bytes):
         title = str(PdfFileReader(io.BytesIO(pdf_bytes), strict=False).trailer["/Info"].get("/Title", ""))
     except Exception:  # not a PDF we can read: no certificate to name
         return None
-    match = _NUMBER_RE.search(title)
-    if not match:
+    number = CertificateNumber.search(title)
+    if number is None:
         return None
-    return db.session.scalar(db.select(Certificate).filter_by(number=match.group(0)))
+    return db.session.scalar(db.select(Certificate).filter_by(number=number))
 
 
 def verify_pdf_bytes(pdf_bytes):

@@ -5,7 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from portal.maintenance.services import STATUSES, SearchFilters
+from portal.certificates.models import STATUS_NAMES
+from portal.maintenance.services import SearchFilters
 
 _TEXT_LIMITS = {"number": 32, "holder_name": 200, "holder_uscc": 18, "record_number": 16, "project_name": 200}
 _DATE_LABELS = {"issued_from": "发证日期（起）", "issued_to": "发证日期（止）"}
@@ -27,7 +28,7 @@ def parse_search_args(args):
     errors = []
     text = {key: (args.get(key) or "").strip()[:limit] for key, limit in _TEXT_LIMITS.items()}
     status = (args.get("status") or "").strip()
-    if status and status not in STATUSES:
+    if status and status not in STATUS_NAMES:
         errors.append("状态：请选择“已发证”或“已注销”")
         status = ""
     dates = {key: _parse_date(label, args.get(key), errors) for key, label in _DATE_LABELS.items()}

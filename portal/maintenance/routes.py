@@ -7,18 +7,16 @@ from portal import downloads
 from portal.access import area_required, get_certificate_or_404, may
 from portal.certificates.documents import business_rows, face_rows, person_rows
 from portal.certificates.issuing import IssueRefused, cancel_certificate
+from portal.certificates.models import STATUS_NAMES
+from portal.display import local_time, mask_id_number
 from portal.htmx import render_view
 from portal.maintenance import bp
 from portal.maintenance.forms import CancelForm, parse_search_args
-from portal.display import local_time, mask_id_number
-from portal.maintenance.services import COUNT_CAP, PDF_TAGS, REPORT_TAGS, STATUSES, event_rows, \
-    search_certificates
+from portal.maintenance.services import COUNT_CAP, PDF_TAGS, REPORT_TAGS, event_rows, search_certificates
 from portal.platform import reporting
 from portal.platform.service import person_finder
 from portal.standard import codes
-
-CHANGE_DISABLED = "建筑起重机械使用登记证书只提供新申请录入、注销，不可变更"
-
+from portal.standard.rules import NO_CHANGE
 
 @bp.route("/")
 @area_required("maintenance")
@@ -34,7 +32,7 @@ def crane_list():
     filters, page, errors = parse_search_args(request.args)
     pagination = None if errors else search_certificates(current_user, filters, page)
     return render_view("maintenance/crane_list.html", "maintenance/_rows.html", filters=filters,
-                       pagination=pagination, errors=errors, statuses=STATUSES, crane_type=codes.crane_type,
+                       pagination=pagination, errors=errors, statuses=STATUS_NAMES, crane_type=codes.crane_type,
                        pdf_tags=PDF_TAGS, report_tags=REPORT_TAGS, count_cap=COUNT_CAP)
 
 
@@ -44,7 +42,7 @@ def _detail(cert, form=None, errors=(), status=200):
     context = dict(
         cert=cert, crane=codes.crane_type(cert.crane_type), face=face_rows(cert), business=business_rows(cert),
         persons=persons, events=event_rows(cert), cancelled_at=local_time(cert.cancelled_at),
-        form=form or CancelForm(), errors=list(errors), change_disabled=CHANGE_DISABLED,
+        form=form or CancelForm(), errors=list(errors), change_disabled=NO_CHANGE,
         can_cancel=may(current_user, "cancel", cert), pdf_tags=PDF_TAGS, report_tags=REPORT_TAGS,
         can_resend=may(current_user, "resend", cert) and cert.report_state == "failed")
     return render_template("maintenance/crane_detail.html", **context), status

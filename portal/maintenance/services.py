@@ -10,14 +10,14 @@ import sqlalchemy as sa
 from flask_sqlalchemy.pagination import SelectPagination
 
 from portal.access import scope_certificates
-from portal.certificates.models import Certificate
-from portal.display import local_time, normalize_number, prefix_pattern
+from portal.certificates.models import STATUS_NAMES, Certificate
+from portal.display import local_time, prefix_pattern
 from portal.extensions import db
+from portal.standard.values import CertificateNumber
 
 PER_PAGE = 20
 # Counting a million matches costs ~200 ms on PostgreSQL; beyond this many people narrow the search.
 COUNT_CAP = 10_000
-STATUSES = {"issued": "已发证", "cancelled": "已注销"}
 EVENT_NAMES = {
     "issued": "新发证", "sealed": "电子签章", "cancelled": "注销", "reported": "已上报住建部",
     "report_failed": "上报失败", "report_resend": "重新上报", "report_collected": "归集成功",
@@ -52,7 +52,7 @@ class SearchFilters:
 def _conditions(filters):
     where = []
     if filters.number:
-        where.append(Certificate.number == normalize_number(filters.number))
+        where.append(Certificate.number == CertificateNumber.normalize(filters.number))
     if filters.holder_name:
         where.append(Certificate.holder_name.like(prefix_pattern(filters.holder_name.strip()), escape="\\"))
     if filters.holder_uscc:
@@ -61,7 +61,7 @@ def _conditions(filters):
         where.append(Certificate.record_number == filters.record_number.strip().upper())
     if filters.project_name:
         where.append(Certificate.project_name.like(prefix_pattern(filters.project_name.strip()), escape="\\"))
-    if filters.status in STATUSES:
+    if filters.status in STATUS_NAMES:
         where.append(Certificate.status == filters.status)
     if filters.issued_from:
         where.append(Certificate.issue_date >= filters.issued_from)

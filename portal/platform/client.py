@@ -2,19 +2,21 @@
 
 Plain values in and out, no Flask: the web form, the import job and the reporting outbox all call
 it. Any failure to get a trustworthy answer raises ``PlatformUnavailable`` (or
-``PlatformAuthError``), so an unreachable platform can never be mistaken for «查无此人».
+``PlatformAuthError``), so an unreachable platform can never be mistaken for «查无此人». A person's
+answer is the standard's ``PersonLookup`` (status + message), the very value rule R9 reads.
 """
 import json
 import threading
 import time
 import unicodedata
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import Mapping, NamedTuple, Optional
+from typing import Mapping
 from urllib.parse import quote
 
 import requests
 import urllib3
+
+from portal.standard.rules import PersonLookup, PersonStatus  # noqa: F401 (callers take PersonStatus from here too)
 
 PLATFORM_NAME = "全国工程质量安全监管信息平台"
 
@@ -81,36 +83,6 @@ def normalise_code(value):
 
 # --- results ------------------------------------------------------------------------------------
 
-class PersonStatus(str, Enum):
-    FOUND = "found"
-    NOT_FOUND = "not_found"
-    UNAVAILABLE = "unavailable"
-
-
-@dataclass(frozen=True)
-class PersonLookup:
-    """Answer of ``find_person``: FOUND or NOT_FOUND (an unusable answer raises instead)."""
-
-    status: PersonStatus
-    name: str
-    id_number: str
-    certificate_no: str
-    type_code: str
-    person: Optional[dict] = None
-
-    @property
-    def found(self):
-        return self.status is PersonStatus.FOUND
-
-
-class LookupStatus(NamedTuple):
-    """``status`` is 'found', 'not_found' or 'unavailable'; ``message`` is Chinese and names the person."""
-
-    status: str
-    message: str
-    person: Optional[dict] = None
-
-
 @dataclass(frozen=True)
 class ReportResult:
     """Answer of ``report_certificate``.
@@ -163,13 +135,14 @@ class VerdictResult:
 class _PersonStatusAnswers:
     """lookup_status() over the class's own find_person(), for the client and its cached wrapper."""
 
-    def lookup_status(self, name, id_number, certificate_no, type_code) -> LookupStatus:
-        """('found' | 'not_found' | 'unavailable', Chinese message naming the person)."""
+    def lookup_status(self, name, id_number, certificate_no, type_code) -> PersonLookup:
+        """find_person(), with a platform that cannot answer as UNAVAILABLE (its message says why) instead
+        of an exception: the answer R9 takes."""
         try:
-            lookup = self.find_person(name, id_number, certificate_no, type_code)
+            return self.find_person(name, id_number, certificate_no, type_code)
         except PlatformError as exc:
-            return unavailable_status(name, type_code, exc)
-        return status_of(lookup)
+            who = _describe(*person_key(name, id_number, "", type_code))
+            return PersonLookup(PersonStatus.UNAVAILABLE, f"暂时无法核验 {who}：{exc.message}")
 
 
 class PlatformClient(_PersonStatusAnswers):
@@ -221,16 +194,17 @@ class PlatformClient(_PersonStatusAnswers):
     # --- public calls
 
     def find_person(self, name, id_number, certificate_no, type_code) -> PersonLookup:
-        """Is this person registered on the platform? Raises PlatformError when it cannot tell."""
+        """Is this person registered on the platform (FOUND / NOT_FOUND, the message naming them)? Raises
+        PlatformError when it cannot tell."""
         key = person_key(name, id_number, certificate_no, type_code)
         n_name, n_id, n_cert, n_type = key
         if not n_name or not n_id:
-            return PersonLookup(PersonStatus.NOT_FOUND, *key)
+            return _not_found(key)
         body = self._call("POST", self.QUERY_PATH,
                           {"name": n_name, "idNumber": n_id, "certNum": n_cert, "typeCode": n_type})
         found = body.get("found")
         if found is False:
-            return PersonLookup(PersonStatus.NOT_FOUND, *key)
+            return _not_found(key)
         if found is not True or not isinstance(body.get("person"), dict):
             raise _bad_response()
         person = body["person"]
@@ -239,7 +213,7 @@ class PlatformClient(_PersonStatusAnswers):
             raise _bad_response("人员信息与查询条件不一致")
         if n_cert and person.get("certNum") and normalise_code(str(person["certNum"])) != n_cert:
             raise _bad_response("人员信息与查询条件不一致")
-        return PersonLookup(PersonStatus.FOUND, *key, person=person)
+        return PersonLookup(PersonStatus.FOUND, f"已在{PLATFORM_NAME}查询到 {_describe(*key)}", person)
 
     def report_certificate(self, records, idempotency_key) -> ReportResult:
         """POST {"AcceptData": records} once; re-sending with the same key is safe (no duplicate)."""
@@ -405,7 +379,7 @@ def _raise_for_status(status, body):
         raise PlatformRequestError(MSG_REFUSED.format(status=status, detail=detail), status_code=status)
 
 
-# --- person status helpers shared with CachedPersonLookup ---------------------------------------
+# --- person lookups: the key they are cached by, their messages ----------------------------------
 
 def person_key(name, id_number, certificate_no, type_code):
     """The normalised tuple a lookup is identified (and cached) by."""
@@ -413,28 +387,18 @@ def person_key(name, id_number, certificate_no, type_code):
             (type_code or "").strip())
 
 
-def _describe(name, type_code, certificate_no=""):
+def _describe(name, _id_number, certificate_no, type_code):
+    """A person of a (normalised) lookup key in words: 张三（人员类型 1108，证书编号 晋A…）."""
     parts = [f"人员类型 {type_code}"] if type_code else []
     if certificate_no:
-        parts.append(f"证书编号 {normalise_code(certificate_no)}")
-    label = normalise_name(name) or "（未填姓名）"
+        parts.append(f"证书编号 {certificate_no}")
+    label = name or "（未填姓名）"
     return f"{label}（{'，'.join(parts)}）" if parts else label
 
 
-def status_of(lookup: PersonLookup) -> LookupStatus:
-    who = _describe(lookup.name, lookup.type_code, lookup.certificate_no)
-    if lookup.found:
-        return LookupStatus(PersonStatus.FOUND.value, f"已在{PLATFORM_NAME}查询到 {who}", lookup.person)
-    return LookupStatus(
-        PersonStatus.NOT_FOUND.value,
-        f"未在{PLATFORM_NAME}查询到 {who}，请核对姓名、身份证号码和证书编号，"
-        "或确认该人员已在平台登记",
-    )
-
-
-def unavailable_status(name, type_code, exc: PlatformError) -> LookupStatus:
-    who = _describe(name, type_code)
-    return LookupStatus(PersonStatus.UNAVAILABLE.value, f"暂时无法核验 {who}：{exc.message}")
+def _not_found(key):
+    return PersonLookup(PersonStatus.NOT_FOUND, f"未在{PLATFORM_NAME}查询到 {_describe(*key)}，请核对姓名、身份证号码和"
+                                                "证书编号，或确认该人员已在平台登记")
 
 
 class CachedPersonLookup(_PersonStatusAnswers):

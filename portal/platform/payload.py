@@ -8,8 +8,9 @@ import re
 from decimal import Decimal
 from typing import Mapping
 
+from portal.standard import codes
+
 CERT_TYPE = "建筑起重机械使用登记证书"
-EQUIPMENT_TYPES = {"T": "塔式起重机", "S": "施工升降机", "W": "物料提升机"}
 # operate → (certState, operateType): 01 有效 / 01 新发, 04 注销 / 05 注销
 OPERATIONS = {"issue": ("01", "01"), "cancel": ("04", "05")}
 
@@ -41,13 +42,14 @@ def build_accept_record(cert: Mapping, operate: str) -> dict:
     if not _ECERT_ID.match(ecert_id):
         raise ValueError("ecert_id must be a 32-character hexadecimal GUID")
     crane_type = str(cert["crane_type"]).strip()
-    if crane_type not in EQUIPMENT_TYPES:
+    crane = codes.crane_type(crane_type)
+    if crane is None:
         raise ValueError("crane_type must be 'T', 'S' or 'W'")
     cert_state, operate_type = OPERATIONS[operate]
     issue_date = _date(cert["issue_date"], "issue_date")
     face = {
         "equipmentType": crane_type,
-        "equipmentTypeName": EQUIPMENT_TYPES[crane_type],
+        "equipmentTypeName": crane.name,
         "model": _text(cert["model"]),
         "recordNumber": _text(cert["record_number"]),
         "manufacturer": _text(cert["manufacturer"]),

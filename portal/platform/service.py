@@ -8,7 +8,6 @@ import threading
 from flask import current_app
 
 from portal.platform.client import CachedPersonLookup, PlatformClient
-from portal.standard.rules import PersonStatus
 
 _lock = threading.Lock()
 
@@ -34,11 +33,7 @@ def platform_client():
 
 def person_finder(lookup=None):
     """A find_person callable for the rules (R9); pass a CachedPersonLookup to share answers."""
-    lookup = lookup or CachedPersonLookup(platform_client())
-
-    def find_person(name, id_number, cert_no, type_code):
-        return PersonStatus(lookup.lookup_status(name, id_number, cert_no, type_code).status)
-    return find_person
+    return (lookup or CachedPersonLookup(platform_client())).lookup_status
 
 
 def cached_lookup(ttl_seconds=300):

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from portal.certificates.models import Certificate
+from portal.display import local_time, prefix_pattern
 from portal.extensions import db
-from portal.maintenance.services import local_time, normalize_number, prefix_pattern
 from portal.standard import codes
+from portal.standard.values import CertificateNumber
 
 MAX_RESULTS = 20
 MIN_NAME_PREFIX = 4
@@ -72,7 +73,7 @@ def lookup_certificates(kind, query):
     if kind not in KINDS or not query:
         return LookupResult()
     if kind == "number":
-        condition = Certificate.number == normalize_number(query)
+        condition = Certificate.number == CertificateNumber.normalize(query)
     elif kind == "uscc":
         condition = Certificate.holder_uscc == query.upper()
     elif len(query) >= MIN_NAME_PREFIX:

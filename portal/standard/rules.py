@@ -26,12 +26,12 @@ from .normalize import (clean_code, clean_location, clean_text, parse_crane_type
 from .values import _RECORD_RE, CertificateNumber, IdNumber, RecordNumber, Uscc
 
 __all__ = [
-    "RuleError", "PersonStatus", "CheckContext", "FIELDS", "PERSON_FIELDS", "RULE_IDS",
+    "RuleError", "PersonStatus", "PersonLookup", "CheckContext", "FIELDS", "PERSON_FIELDS", "RULE_IDS",
     "check_certificate", "check_cancellation", "clean_certificate", "clean_person",
     "rule_r1_certificate_number", "rule_r2_division", "rule_r3_record_number", "rule_r4_uscc",
     "rule_r4_authority", "rule_r5_jurisdiction", "rule_r6_location", "rule_r7_business",
     "rule_r8_persons", "rule_r9_platform", "rule_r10_permit", "rule_r11_dates", "rule_r12_unique",
-    "rule_r13_no_change",
+    "rule_r13_no_change", "NO_CHANGE",
 ]
 
 RULE_IDS = tuple(f"R{i}" for i in range(1, 14)) + ("REQUIRED", "FORMAT")
@@ -57,12 +57,26 @@ class RuleError:
         return self.message
 
 
-class PersonStatus(enum.Enum):
-    """Answer of the national platform's personnel lookup (R9)."""
+class PersonStatus(str, enum.Enum):
+    """What the national platform's personnel lookup (R9) answered about one person."""
 
     FOUND = "found"
     NOT_FOUND = "not_found"
     UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class PersonLookup:
+    """The platform's answer about one person: its status, a Chinese message for people (FOUND / NOT_FOUND:
+    what was found, naming the person; UNAVAILABLE: why the platform could not answer) and the record found."""
+
+    status: PersonStatus
+    message: str = ""
+    person: dict | None = None
+
+    @property
+    def found(self) -> bool:
+        return self.status is PersonStatus.FOUND
 
 
 def _never(_record_number: str) -> bool:
@@ -73,7 +87,8 @@ def _never(_record_number: str) -> bool:
 class CheckContext:
     """Everything the rules need from outside: the date, the operator's authority and look-ups.
 
-    ``find_person(name, id_number, cert_no, type_code) -> PersonStatus``; None skips R9.
+    ``find_person(name, id_number, cert_no, type_code) -> PersonLookup`` (a bare PersonStatus is an answer
+    without a message); None skips R9.
     ``record_prefix_same_city``: R3 also wants the 备案编号 prefix to belong to the project's city.
     """
 
@@ -81,7 +96,7 @@ class CheckContext:
     jurisdiction: frozenset[str] | None = None
     authority_uscc: str | None = None
     record_number_taken: Callable[[str], bool] = _never
-    find_person: Callable[[str, str, str, str], PersonStatus] | None = None
+    find_person: Callable[[str, str, str, str], PersonLookup | PersonStatus] | None = None
     record_prefix_same_city: bool = True
 
 
@@ -462,20 +477,25 @@ def rule_r9_platform(persons: Sequence[Mapping[str, str]], ctx: CheckContext, at
         name, idno, cert = p.get("name", ""), p.get("id_number", ""), p.get("cert_no", "")
         if not down:
             try:
-                status = ctx.find_person(name, idno, cert, ptype.code)
+                answer = ctx.find_person(name, idno, cert, ptype.code)
             except Exception:  # a client bug or timeout must not look like «查无此人»
-                status = PersonStatus.UNAVAILABLE
-            down = status is PersonStatus.UNAVAILABLE
+                answer = PersonStatus.UNAVAILABLE
+            if not isinstance(answer, PersonLookup):
+                answer = PersonLookup(answer)
+            down = answer.status is PersonStatus.UNAVAILABLE
         else:
-            status = PersonStatus.UNAVAILABLE
+            answer = PersonLookup(PersonStatus.UNAVAILABLE)
         who = f"{ptype.code} {ptype.name} {name}（身份证号码 {idno}，证书编号 {cert or '无'}）"
-        if status is PersonStatus.NOT_FOUND:
+        if answer.status is PersonStatus.NOT_FOUND:
             errors.append(_perr("R9", i, "name", name,
                                 f"{who}在{_PLATFORM}查无此人，无法{action}；请核对姓名、身份证号码和证书编号与平台登记一致",
                                 person_rows))
-        elif status is PersonStatus.UNAVAILABLE:
-            errors.append(_perr("R9", i, "name", name,
-                                f"{_PLATFORM}暂时无法访问，未能核验{who}，本次{action}未办理；请稍后重试", person_rows))
+        elif answer.status is PersonStatus.UNAVAILABLE:
+            if answer.message:  # the platform client's words name the person and say why (timeout, refused, …)
+                message = f"{answer.message}；本次{action}未办理"
+            else:
+                message = f"{_PLATFORM}暂时无法访问，未能核验{who}，本次{action}未办理；请稍后重试"
+            errors.append(_perr("R9", i, "name", name, message, person_rows))
     return errors
 
 
@@ -538,11 +558,17 @@ def rule_r12_unique(record_number: str, ctx: CheckContext) -> list[RuleError]:
     return []
 
 
+NO_CHANGE = "建筑起重机械使用登记证书只提供新申请录入、注销，不可变更（R13）"
+
+
 def rule_r13_no_change(operation: str = "变更") -> list[RuleError]:
-    """R13: this certificate type has no change operation — always refuses with the manual's reason."""
+    """R13: this certificate type has no change operation — always refuses with the manual's reason.
+
+    ``NO_CHANGE`` is the rule in one sentence: every page that shows a disabled 变更, and every refusal of a
+    change, says it with these words."""
     return [RuleError("R13", "certificate", "证书", operation,
-                      f"建筑起重机械使用登记证书只提供新申请录入和注销，不可进行{operation}操作；人员信息须在新申请录入时"
-                      f"一次性录入完成。如信息有误，请注销原证书后重新申请录入")]
+                      f"不可进行{operation}操作：{NO_CHANGE}；人员信息须在新申请录入时一次性录入完成。如信息有误，"
+                      f"请注销原证书后重新申请录入")]
 
 
 # ---------------------------------------------------------------------------------------------- entry points

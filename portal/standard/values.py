@@ -48,6 +48,19 @@ class CertificateNumber:
     def __str__(self) -> str:
         return f"{self.division}{self.type_letter}（{self.year:04d}）{self.serial:07d}"
 
+    @staticmethod
+    def normalize(text: str | None) -> str:
+        """A typed 证书编号 as stored, for a search: trimmed, upper case, half-width year parentheses made
+        full-width. Not checked: a text that is no 证书编号 simply finds nothing."""
+        text = (text or "").strip().upper()
+        return _CERT_HALF_RE.sub(r"\1\2（\3）\4", text) if _CERT_HALF_RE.fullmatch(text) else text
+
+    @staticmethod
+    def search(text: str | None) -> str | None:
+        """The first 证书编号 in a longer text (a PDF's document title), or None."""
+        match = _CERT_RE.search(text or "")
+        return match.group(0) if match else None
+
 
 @dataclass(frozen=True, slots=True)
 class RecordNumber:
