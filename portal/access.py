@@ -32,18 +32,28 @@ def menu_for(user):
     return [dict(key=key, **area) for key, area in AREAS.items() if can_open(user, key)]
 
 
-def area_required(area):
-    """View decorator: 401 → login for anonymous users, 403 for a role that may not open the area."""
+def _view_guard(allowed):
+    """View decorator: 401 → login for anonymous users, 403 for a user `allowed(user)` refuses."""
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
-            if not can_open(current_user, area):
+            if not allowed(current_user):
                 abort(403)
             return view(*args, **kwargs)
         return wrapped
     return decorator
+
+
+def area_required(area):
+    """View decorator: 401 → login for anonymous users, 403 for a role that may not open the area."""
+    return _view_guard(lambda user: can_open(user, area))
+
+
+def roles_required(*roles):
+    """View decorator for pages outside the menu areas: login for anonymous users, 403 for other roles."""
+    return _view_guard(lambda user: user.is_active and user.role in roles)
 
 
 # ---------------------------------------------------------------------------------------------------

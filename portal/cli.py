@@ -6,7 +6,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from platform_sim.cli import platform_sim_cli
-from portal.admin.services import AdminError, create_user, parse_jurisdiction
+from portal.admin.services import create_user, parse_jurisdiction
 from portal.auth.models import User
 from portal.background.lifecycle import STALE_MINUTES, resume_stale_tasks
 from portal.background.queues import start_embedded_worker, start_ticker
@@ -14,6 +14,7 @@ from portal.certificates import keys
 from portal.certificates.authorities import Authority
 from portal.certificates.cli import authority_cli, certs_cli
 from portal.extensions import db
+from portal.forms import FieldError
 from portal.imports import cli as import_commands  # noqa: F401  (adds certs template/check/import)
 from portal.platform.cli import reports_cli
 from portal.platform.service import embedded_simulator
@@ -102,7 +103,7 @@ def users_create(username, role, authority_uscc, phone, display_name, can_sign):
         authority_ids = [authority.id]
     try:
         user = create_user(None, username, password, role, phone, display_name, authority_ids, can_sign)
-    except AdminError as exc:
+    except FieldError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"已创建用户 {user.username}（{user.role_name}）")
 

@@ -5,7 +5,7 @@ from flask_login import current_user
 from portal.access import area_required
 from portal.admin import bp
 from portal.admin.forms import AuthorityForm, PasswordResetForm, UserEditForm, UserForm
-from portal.admin.services import AdminError, create_signing_key, create_user, reset_password, save_authority, \
+from portal.admin.services import create_signing_key, create_user, reset_password, save_authority, \
     set_user_enabled, update_user
 from portal.audit import AuditEntry
 from portal.auth.forms import EmptyForm
@@ -13,20 +13,13 @@ from portal.auth.models import User
 from portal.certificates import keys
 from portal.certificates.authorities import Authority
 from portal.extensions import db
+from portal.forms import FieldError, show_field_error
 
 PAGE_SIZE = 50
 
 
 def _authority_choices(form):
     form.authorities.choices = [(a.id, a.name) for a in db.session.scalars(db.select(Authority).order_by(Authority.id))]
-
-
-def _apply_error(form, exc):
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors.append(str(exc))
-    else:
-        flash(str(exc), "danger")
 
 
 @bp.route("/")
@@ -58,8 +51,8 @@ def user_new():
         try:
             user = create_user(current_user, form.username.data, form.password.data, form.role.data,
                                form.phone.data, form.display_name.data, form.authorities.data, form.can_sign.data)
-        except AdminError as exc:
-            _apply_error(form, exc)
+        except FieldError as exc:
+            show_field_error(form, exc)
         else:
             flash(f"已创建用户 {user.username}", "success")
             return redirect(url_for("admin.users"), 303)
@@ -79,8 +72,8 @@ def user_edit(user_id):
         try:
             update_user(current_user, user, form.role.data, form.phone.data, form.display_name.data,
                         form.authorities.data, form.can_sign.data)
-        except AdminError as exc:
-            _apply_error(form, exc)
+        except FieldError as exc:
+            show_field_error(form, exc)
         else:
             flash(f"已保存用户 {user.username}", "success")
             return redirect(url_for("admin.users"), 303)
@@ -98,7 +91,7 @@ def user_enabled(user_id):
         enabled = request.form.get("enabled") == "1"
         try:
             set_user_enabled(current_user, user, enabled)
-        except AdminError as exc:
+        except FieldError as exc:
             flash(str(exc), "danger")
         else:
             flash(f"已{'启用' if enabled else '停用'}用户 {user.username}", "success")
@@ -114,7 +107,7 @@ def user_password(user_id):
     if form.validate_on_submit():
         try:
             reset_password(current_user, user, form.password.data)
-        except AdminError as exc:
+        except FieldError as exc:
             flash(str(exc), "danger")
         else:
             flash(f"已重置用户 {user.username} 的密码", "success")
@@ -146,8 +139,8 @@ def authority_edit(authority_id):
         try:
             saved = save_authority(current_user, authority, form.name.data, form.uscc.data,
                                    form.division_code.data, form.jurisdiction.data)
-        except AdminError as exc:
-            _apply_error(form, exc)
+        except FieldError as exc:
+            show_field_error(form, exc)
         else:
             flash(f"已保存发证机关 {saved.name}", "success")
             return redirect(url_for("admin.authorities"), 303)
@@ -177,7 +170,7 @@ def authority_key(authority_id):
     if EmptyForm().validate_on_submit():
         try:
             create_signing_key(current_user, authority, replace=request.form.get("replace") == "1")
-        except AdminError as exc:
+        except FieldError as exc:
             flash(str(exc), "danger")
         else:
             flash(f"已为 {authority.name} 生成电子签章密钥和证书", "success")

@@ -6,41 +6,34 @@ from portal.auth.models import ROLES, User
 from portal.certificates import keys
 from portal.certificates.authorities import Authority
 from portal.extensions import db
+from portal.forms import FieldError
 from portal.standard import codes
 from portal.standard.values import Uscc
-
-
-class AdminError(Exception):
-    """A refused admin change; `field` names the form field it concerns."""
-
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.field = field
 
 
 def _authorities(ids):
     found = db.session.scalars(db.select(Authority).where(Authority.id.in_(ids or []))).all()
     if len(found) != len(set(ids or [])):
-        raise AdminError("所选发证机关不存在", "authorities")
+        raise FieldError("所选发证机关不存在", "authorities")
     return found
 
 
 def _check_user_fields(role, authorities, can_sign):
     if role not in ROLES:
-        raise AdminError("角色不正确", "role")
+        raise FieldError("角色不正确", "role")
     if role in {"clerk", "supervisor"} and not authorities:
-        raise AdminError(f"{ROLES[role]}必须属于至少一个发证机关", "authorities")
+        raise FieldError(f"{ROLES[role]}必须属于至少一个发证机关", "authorities")
     if can_sign and role != "clerk":
-        raise AdminError("只有录证人员可以拥有签章权限", "can_sign")
+        raise FieldError("只有录证人员可以拥有签章权限", "can_sign")
 
 
 def create_user(actor, username, password, role, phone="", display_name="", authority_ids=(), can_sign=False):
     """Create a user; refuses a taken username."""
     username = (username or "").strip().lower()
     if db.session.scalar(db.select(User).filter_by(username=username)):
-        raise AdminError(f"用户名 {username} 已存在，请换一个", "username")
+        raise FieldError(f"用户名 {username} 已存在，请换一个", "username")
     if not password or len(password) < 8:
-        raise AdminError("初始密码至少 8 位", "password")
+        raise FieldError("初始密码至少 8 位", "password")
     authorities = _authorities(authority_ids)
     _check_user_fields(role, authorities, can_sign)
     user = User(username=username, display_name=display_name or username, role=role, phone=phone or "",
@@ -59,7 +52,7 @@ def update_user(actor, user, role, phone, display_name, authority_ids, can_sign)
     authorities = _authorities(authority_ids)
     _check_user_fields(role, authorities, can_sign)
     if user.id == actor.id and role != "admin":
-        raise AdminError("不能取消自己的系统管理员角色", "role")
+        raise FieldError("不能取消自己的系统管理员角色", "role")
     user.role, user.phone, user.display_name = role, phone or "", display_name or user.username
     user.authorities, user.can_sign = authorities, bool(can_sign)
     audit.record("user.update", actor=actor, target=user.username,
@@ -72,7 +65,7 @@ def update_user(actor, user, role, phone, display_name, authority_ids, can_sign)
 def set_user_enabled(actor, user, enabled):
     """Enable or disable a user; disabling ends the user's sessions at once."""
     if user.id == actor.id and not enabled:
-        raise AdminError("不能停用自己的账号")
+        raise FieldError("不能停用自己的账号")
     user.is_enabled = bool(enabled)
     if not enabled:
         user.session_version += 1
@@ -83,7 +76,7 @@ def set_user_enabled(actor, user, enabled):
 def reset_password(actor, user, password):
     """Set a new password and end the user's sessions."""
     if not password or len(password) < 8:
-        raise AdminError("新密码至少 8 位", "password")
+        raise FieldError("新密码至少 8 位", "password")
     user.set_password(password)
     user.session_version += 1
     audit.record("user.reset_password", actor=actor, target=user.username)
@@ -96,11 +89,11 @@ def parse_jurisdiction(text, division_code):
     if not tokens:
         division = codes.division(division_code)
         if division is None:
-            raise AdminError(f"行政区划代码 {division_code} 不在山西省区划代码表中", "division_code")
+            raise FieldError(f"行政区划代码 {division_code} 不在山西省区划代码表中", "division_code")
         return {d.code for d in codes.divisions_of_city(division.city_code)}
     unknown = [t for t in tokens if codes.division(t) is None]
     if unknown:
-        raise AdminError(f"管辖区县代码 {'、'.join(unknown)} 不在山西省区划代码表中，请对照代码表填写 6 位代码",
+        raise FieldError(f"管辖区县代码 {'、'.join(unknown)} 不在山西省区划代码表中，请对照代码表填写 6 位代码",
                          "jurisdiction")
     return set(tokens)
 
@@ -111,14 +104,14 @@ def save_authority(actor, authority, name, uscc, division_code, jurisdiction_tex
     try:
         Uscc.parse(uscc)
     except ValueError as exc:
-        raise AdminError(str(exc), "uscc") from exc
+        raise FieldError(str(exc), "uscc") from exc
     if codes.division(division_code) is None:
-        raise AdminError(f"行政区划代码 {division_code} 不在山西省区划代码表中，请填写 6 位代码，例如 140100",
+        raise FieldError(f"行政区划代码 {division_code} 不在山西省区划代码表中，请填写 6 位代码，例如 140100",
                          "division_code")
     for field, value, label in (("name", name, "名称"), ("uscc", uscc, "统一社会信用代码")):
         clash = db.session.scalar(db.select(Authority).filter_by(**{field: value}))
         if clash and clash is not authority:
-            raise AdminError(f"已有发证机关使用该{label}：{clash.name}", field)
+            raise FieldError(f"已有发证机关使用该{label}：{clash.name}", field)
     jurisdiction = parse_jurisdiction(jurisdiction_text, division_code)
     creating = authority is None
     authority = authority or Authority()
@@ -137,7 +130,7 @@ def create_signing_key(actor, authority, replace=False):
     Replacing keeps earlier PDFs valid: they carry the old certificate, still issued by the root.
     """
     if keys.has_key(authority.uscc) and not replace:
-        raise AdminError(f"{authority.name} 已有电子签章密钥；如需更换，请选择“更换密钥”")
+        raise FieldError(f"{authority.name} 已有电子签章密钥；如需更换，请选择“更换密钥”")
     keys.init_key(authority.uscc, authority.name, overwrite=replace)
     audit.record("authority.key_replace" if replace else "authority.key_create", actor=actor, target=authority.uscc,
                  detail=authority.name)

@@ -1,50 +1,29 @@
 """证照委托授权: the delegate's pages, and 委托授权管理 (grant, change, revoke) for admins and supervisors."""
-from functools import wraps
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal import downloads
-from portal.access import area_required, may
+from portal.access import area_required, may, roles_required
 from portal.auth.forms import EmptyForm
 from portal.certificates.documents import business_rows, face_rows, person_rows
 from portal.delegation import bp
 from portal.delegation.forms import GrantChangeForm, GrantForm
-from portal.delegation.services import CHANGE_REFUSED, DelegationError, DelegationForbidden, active_grant, \
+from portal.delegation.services import MANAGERS, DelegationForbidden, active_grant, \
     active_grants, can_manage, change_delegation, get_managed_grant, grant_delegation, granted_certificate, \
     grantee_choices, list_grants, manageable_authorities, parse_codes, revoke_delegation, scope_words, \
     search_granted, today
 from portal.display import local_time, mask_id_number
+from portal.forms import FieldError, show_field_error
 from portal.htmx import render_view
 from portal.standard import codes
-
-
-def manager_required(view):
-    """View decorator: login for anonymous users, 403 unless admin or supervisor (not the delegation area)."""
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if not current_user.is_authenticated:
-            from portal.extensions import login_manager
-            return login_manager.unauthorized()
-        if not can_manage(current_user):
-            abort(403)
-        return view(*args, **kwargs)
-    return wrapped
-
-
-def _apply_error(form, exc):
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [str(exc)]
-    else:
-        flash(str(exc), "danger")
+from portal.standard.rules import NO_CHANGE
 
 
 # ---------------------------------------------------------------------------------------------------
 # 委托授权管理 (admins: every authority; supervisors: their own authority only)
 
 @bp.route("/grants")
-@manager_required
+@roles_required(*MANAGERS)
 def grants():
     """委托授权管理: the grants this user manages, with state and actions."""
     return render_template("delegation/grants.html", grants=list_grants(current_user), today=today(),
@@ -57,7 +36,7 @@ def _grant_form_choices(form):
 
 
 @bp.route("/grants/new", methods=["GET", "POST"])
-@manager_required
+@roles_required(*MANAGERS)
 def grant_new():
     """新建委托授权: grantee, type, scope, operations, validity; refused input keeps what was typed."""
     form = GrantForm()
@@ -71,20 +50,20 @@ def grant_new():
                                      form.end_date.data, form.note.data)
         except DelegationForbidden:
             abort(403)
-        except DelegationError as exc:
-            _apply_error(form, exc)
+        except FieldError as exc:
+            show_field_error(form, exc)
         else:
             flash(f"已授权 {grant.grantee.username} 查看{grant.cert_type_name}（{scope_words(grant)}），"
                   f"有效期 {grant.start_date.isoformat()} 至 {grant.end_date.isoformat()}", "success")
             return redirect(url_for("delegation.grants"), 303)
     jurisdiction = {a.id: sorted(a.jurisdiction) for a in manageable_authorities(current_user)}
     status = 200 if request.method == "GET" or not form.errors else 422
-    return render_template("delegation/grant_form.html", form=form, change_refused=CHANGE_REFUSED,
+    return render_template("delegation/grant_form.html", form=form, change_refused=NO_CHANGE,
                            jurisdiction=jurisdiction, division=codes.division), status
 
 
 @bp.route("/grants/<int:grant_id>", methods=["GET", "POST"])
-@manager_required
+@roles_required(*MANAGERS)
 def grant_edit(grant_id):
     """修改委托授权: end date and note; a grant outside the user's authority is 404."""
     grant = get_managed_grant(current_user, grant_id)
@@ -96,8 +75,8 @@ def grant_edit(grant_id):
     if form.validate_on_submit():
         try:
             change_delegation(current_user, grant, form.end_date.data, form.note.data)
-        except DelegationError as exc:
-            _apply_error(form, exc)
+        except FieldError as exc:
+            show_field_error(form, exc)
         else:
             flash(f"已修改授权编号 {grant.id}：有效期至 {grant.end_date.isoformat()}", "success")
             return redirect(url_for("delegation.grants"), 303)
@@ -107,7 +86,7 @@ def grant_edit(grant_id):
 
 
 @bp.route("/grants/<int:grant_id>/revoke", methods=["POST"])
-@manager_required
+@roles_required(*MANAGERS)
 def grant_revoke(grant_id):
     """撤销委托授权: effective on the grantee's next request; a grant outside the user's authority is 404."""
     grant = get_managed_grant(current_user, grant_id)
@@ -116,7 +95,7 @@ def grant_revoke(grant_id):
     if EmptyForm().validate_on_submit():
         try:
             revoke_delegation(current_user, grant)
-        except DelegationError as exc:
+        except FieldError as exc:
             flash(str(exc), "warning")
         else:
             flash(f"已撤销授权编号 {grant.id}（{grant.grantee.username}），即时生效", "success")
@@ -158,8 +137,7 @@ def certificates(grant_id):
     pagination = search_granted(current_user, grant, page=page, **filters)
     return render_view("delegation/certificates.html", "delegation/_certificate_rows.html", grant=grant,
                        filters=filters, page_args={k: v for k, v in filters.items() if v}, pagination=pagination,
-                       scope_words=scope_words,
-                       crane_type=codes.crane_type)
+                       scope_words=scope_words, crane_type=codes.crane_type, change_refused=NO_CHANGE)
 
 
 @bp.route("/<int:grant_id>/certificates/<int:certificate_id>")
@@ -171,7 +149,7 @@ def certificate_detail(grant_id, certificate_id):
     persons = [dict(p, id_number=mask_id_number(p["id_number"])) for p in person_rows(cert)]
     return render_template("delegation/certificate_detail.html", grant=grant, cert=cert,
                            crane=codes.crane_type(cert.crane_type), face=face_rows(cert),
-                           business=business_rows(cert), persons=persons, change_refused=CHANGE_REFUSED,
+                           business=business_rows(cert), persons=persons, change_refused=NO_CHANGE,
                            cancelled_at=local_time(cert.cancelled_at))
 
 

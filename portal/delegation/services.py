@@ -14,22 +14,17 @@ from portal.auth.models import ROLES, User
 from portal.certificates.authorities import Authority
 from portal.certificates.models import Certificate
 from portal.clock import utcnow
-from portal.display import BEIJING, normalize_number, prefix_pattern
 from portal.delegation.models import CERT_TYPES, OPERATIONS, Delegation, DelegationScope
+from portal.display import BEIJING, prefix_pattern
 from portal.extensions import db
+from portal.forms import FieldError
 from portal.standard import codes
+from portal.standard.rules import NO_CHANGE
+from portal.standard.values import CertificateNumber
 
 PER_PAGE = 20
-CHANGE_REFUSED = "建筑起重机械使用登记证书只提供新申请录入、注销，不可变更（R13）"
+MANAGERS = ("admin", "supervisor")  # who grants: admins for every authority, supervisors for their own
 GRANTABLE = {"crane": {"view"}}  # operations each type can be granted; 'change' never for crane (R13)
-
-
-class DelegationError(Exception):
-    """A refused grant; `field` names the form field it concerns. Nothing has been written."""
-
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.field = field
 
 
 class DelegationForbidden(Exception):
@@ -43,7 +38,7 @@ def today():
 
 def can_manage(user):
     """May this user open the grant pages (admins; supervisors within their authority)?"""
-    return bool(user and user.is_authenticated and user.is_active and user.role in ("admin", "supervisor"))
+    return bool(user and user.is_authenticated and user.is_active and user.role in MANAGERS)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -112,7 +107,7 @@ def _parse_date(value, label, field):
     try:
         return date.fromisoformat((value or "").strip())
     except ValueError:
-        raise DelegationError(f"请填写{label}，格式为 YYYY-MM-DD，例如 {today().isoformat()}", field) from None
+        raise FieldError(f"请填写{label}，格式为 YYYY-MM-DD，例如 {today().isoformat()}", field) from None
 
 
 def _grantee(grantee_id):
@@ -121,12 +116,12 @@ def _grantee(grantee_id):
     except (TypeError, ValueError):
         user = None
     if user is None:
-        raise DelegationError("请选择被授权用户", "grantee")
+        raise FieldError("请选择被授权用户", "grantee")
     if user.role != "delegate":
-        raise DelegationError(f"用户 {user.username} 的角色是“{ROLES.get(user.role, user.role)}”；只有“被授权用户”角色的账号"
+        raise FieldError(f"用户 {user.username} 的角色是“{ROLES.get(user.role, user.role)}”；只有“被授权用户”角色的账号"
                               "可以接受委托授权，请先在用户管理中新建或调整被授权用户", "grantee")
     if not user.is_enabled:
-        raise DelegationError(f"用户 {user.username} 已停用，不能接受委托授权；请先在用户管理中启用该账号", "grantee")
+        raise FieldError(f"用户 {user.username} 已停用，不能接受委托授权；请先在用户管理中启用该账号", "grantee")
     return user
 
 
@@ -134,11 +129,11 @@ def _operations(cert_type, operations):
     ops = list(dict.fromkeys(operations or []))
     unknown = [op for op in ops if op not in OPERATIONS]
     if unknown:
-        raise DelegationError(f"未知的操作权限：{'、'.join(unknown)}", "operations")
+        raise FieldError(f"未知的操作权限：{'、'.join(unknown)}", "operations")
     if "change" in ops and "change" not in GRANTABLE[cert_type]:
-        raise DelegationError(f"不能授予“变更”权限：{CHANGE_REFUSED}。请只勾选“查看”", "operations")
+        raise FieldError(f"不能授予“变更”权限：{NO_CHANGE}。请只勾选“查看”", "operations")
     if "view" not in ops:
-        raise DelegationError("请勾选“查看”权限：委托授权至少包含查看", "operations")
+        raise FieldError("请勾选“查看”权限：委托授权至少包含查看", "operations")
     return ops
 
 
@@ -156,15 +151,15 @@ def _scope(actor, authority_ids, division_codes):
     division_list = list(dict.fromkeys(division_codes or []))
     unknown = [c for c in division_list if codes.division(c) is None]
     if unknown:
-        raise DelegationError(f"区划代码 {'、'.join(unknown)} 不在山西省区划代码表中，请填写 6 位区/县级代码，"
+        raise FieldError(f"区划代码 {'、'.join(unknown)} 不在山西省区划代码表中，请填写 6 位区/县级代码，"
                               "例如 140105（太原市小店区）", "division_codes")
     reach = _manageable_codes(actor)
     outside = [c for c in division_list if reach is not None and c not in reach]
     if outside:
-        raise DelegationError(f"区划代码 {'、'.join(outside)} 不在您所属发证机关的管辖范围内，只能委托本机关管辖的区县",
+        raise FieldError(f"区划代码 {'、'.join(outside)} 不在您所属发证机关的管辖范围内，只能委托本机关管辖的区县",
                               "division_codes")
     if not authorities and not division_list:
-        raise DelegationError("请至少选择一个发证机关或填写一个区/县级区划代码作为授权范围", "authorities")
+        raise FieldError("请至少选择一个发证机关或填写一个区/县级区划代码作为授权范围", "authorities")
     return authorities, division_list
 
 
@@ -188,7 +183,7 @@ def _check_no_overlap(grantee, cert_type, authorities, division_list, start, end
     for other in db.session.scalars(query):
         theirs = ([s.authority for s in other.scopes if s.authority is not None], other.division_codes)
         if _overlaps(mine, theirs):
-            raise DelegationError(
+            raise FieldError(
                 f"用户 {grantee.username} 已有一条有效期重叠、范围重叠的委托授权（编号 {other.id}，{scope_words(other)}，"
                 f"{other.start_date.isoformat()} 至 {other.end_date.isoformat()}）。请调整有效期或范围使其不重叠，"
                 "或先撤销原授权后再授权", "authorities")
@@ -196,10 +191,10 @@ def _check_no_overlap(grantee, cert_type, authorities, division_list, start, end
 
 def _check_dates(start, end, day):
     if end < start:
-        raise DelegationError(f"结束日期 {end.isoformat()} 早于开始日期 {start.isoformat()}，请把结束日期设为开始日期当天或之后",
+        raise FieldError(f"结束日期 {end.isoformat()} 早于开始日期 {start.isoformat()}，请把结束日期设为开始日期当天或之后",
                               "end_date")
     if end < day:
-        raise DelegationError(f"结束日期 {end.isoformat()} 已经过去，这样的授权不会生效；请填写今天（{day.isoformat()}）或之后的日期",
+        raise FieldError(f"结束日期 {end.isoformat()} 已经过去，这样的授权不会生效；请填写今天（{day.isoformat()}）或之后的日期",
                               "end_date")
 
 
@@ -217,12 +212,12 @@ def scope_words(grant):
 
 def grant_delegation(actor, grantee_id, cert_type, authority_ids, division_codes, operations, start_date, end_date,
                      note="", *, on=None):
-    """Grant a delegation after every check; raises DelegationError/DelegationForbidden, writing nothing."""
+    """Grant a delegation after every check; raises FieldError/DelegationForbidden, writing nothing."""
     if not can_manage(actor):
         raise DelegationForbidden()
     day = on or today()
     if cert_type not in CERT_TYPES:
-        raise DelegationError("请选择证照类型（目前只有建筑起重机械使用登记证书）", "cert_type")
+        raise FieldError("请选择证照类型（目前只有建筑起重机械使用登记证书）", "cert_type")
     authorities, division_list = _scope(actor, authority_ids, division_codes)
     grantee = _grantee(grantee_id)
     ops = _operations(cert_type, operations)
@@ -248,7 +243,7 @@ def change_delegation(actor, grant, end_date, note, *, on=None):
     if not can_manage(actor) or get_managed_grant(actor, grant.id) is None:
         raise DelegationForbidden()
     if grant.revoked_at is not None:
-        raise DelegationError(f"授权编号 {grant.id} 已撤销，不能修改；如需继续授权请新建", "end_date")
+        raise FieldError(f"授权编号 {grant.id} 已撤销，不能修改；如需继续授权请新建", "end_date")
     day = on or today()
     end = _parse_date(end_date, "结束日期", "end_date")
     _check_dates(grant.start_date, end, day)
@@ -268,7 +263,7 @@ def revoke_delegation(actor, grant):
     if not can_manage(actor) or get_managed_grant(actor, grant.id) is None:
         raise DelegationForbidden()
     if grant.revoked_at is not None:
-        raise DelegationError(f"授权编号 {grant.id} 已于此前撤销，无需重复撤销")
+        raise FieldError(f"授权编号 {grant.id} 已于此前撤销，无需重复撤销")
     grant.revoked_at, grant.revoked_by = utcnow(), actor
     audit.record("delegation.revoke", actor=actor, target=f"delegation:{grant.id}",
                  detail=f"被授权用户={grant.grantee.username} 范围={scope_words(grant)}")
@@ -332,7 +327,7 @@ def search_granted(user, grant, number="", holder_name="", record_number="", pag
     """The certificates of one grant, filtered in SQL (number, 使用单位 prefix, 备案编号), one page."""
     query = _in_grant(user, grant)
     if number.strip():
-        query = query.where(Certificate.number == normalize_number(number))
+        query = query.where(Certificate.number == CertificateNumber.normalize(number))
     if holder_name.strip():
         query = query.where(Certificate.holder_name.like(prefix_pattern(holder_name.strip()), escape="\\"))
     if record_number.strip():

@@ -90,9 +90,17 @@ def _claim(row_id, now):
     return claimed == 1
 
 
-def _is_latest(row):
+def _mirror(row, message, state=None):
+    """Show a report's outcome on its certificate (state None: keep it) unless a later report superseded it.
+
+    The certificate's report columns copy its latest outbox row, so that the lists can show and filter
+    thousands of rows without a join; this is the one place that writes them after the row was queued.
+    """
     latest = db.session.scalar(db.select(sa.func.max(ReportOutbox.id)).filter_by(certificate_id=row.certificate_id))
-    return latest == row.id
+    if latest == row.id:
+        if state is not None:
+            row.certificate.report_state = state
+        row.certificate.report_message = message
 
 
 def _note(row, action, detail):
@@ -106,7 +114,6 @@ def send_one(row_id, client):
     if not _claim(row_id, now):
         return None
     row = db.session.get(ReportOutbox, row_id)
-    cert = row.certificate
     operation = "新发证" if row.operation == "issue" else "注销"
     try:
         result = client.report_certificate([row.payload], row.idempotency_key)
@@ -117,14 +124,12 @@ def send_one(row_id, client):
         row.state, row.delivered_at, row.last_error = "delivered", utcnow(), None
         row.verdict = "accepted"
         row.verdict_check_at = utcnow() + timedelta(seconds=current_app.config.get("REPORT_VERDICT_POLL_SECONDS", 10))
-        if _is_latest(row):
-            cert.report_state, cert.report_message = "reported", reason or None
+        _mirror(row, reason or None, "reported")
         _note(row, "reported", f"{operation}信息已上报住建部（已接收，等待归集）" + (f"：{reason}" if reason else ""))
         status = "delivered"
     elif outcome == "error":
         row.state, row.last_error = "failed", reason
-        if _is_latest(row):
-            cert.report_state, cert.report_message = "failed", f"住建部退回：{reason}"
+        _mirror(row, f"住建部退回：{reason}", "failed")
         _note(row, "report_failed", f"{operation}信息被住建部退回：{reason}")
         status = "failed"
     else:
@@ -132,15 +137,12 @@ def send_one(row_id, client):
         row.last_error = reason
         if row.attempts >= MAX_ATTEMPTS:
             row.state = "failed"
-            if _is_latest(row):
-                cert.report_state = "failed"
-                cert.report_message = f"已重试 {row.attempts} 次仍未成功：{reason}"
+            _mirror(row, f"已重试 {row.attempts} 次仍未成功：{reason}", "failed")
             _note(row, "report_failed", f"{operation}信息上报失败（{row.attempts} 次）：{reason}")
             status = "failed"
         else:
             row.state, row.next_attempt_at = "pending", utcnow() + _backoff(row.attempts)
-            if _is_latest(row):
-                cert.report_message = f"第 {row.attempts} 次上报未成功：{reason}；系统将自动重试"
+            _mirror(row, f"第 {row.attempts} 次上报未成功：{reason}；系统将自动重试")
             status = "retry"
     row.claimed_until = None
     db.session.commit()
@@ -164,9 +166,7 @@ def check_verdict(row_id, client):
     elif verdict.state in ("collected", "rejected"):
         row.verdict, row.verdict_check_at = verdict.state, None
         row.verdict_reasons = "；".join(verdict.reasons) or None
-        if _is_latest(row):
-            row.certificate.report_state = verdict.state
-            row.certificate.report_message = row.verdict_reasons if verdict.state == "rejected" else None
+        _mirror(row, row.verdict_reasons if verdict.state == "rejected" else None, verdict.state)
         _note(row, "report_" + verdict.state,
               "住建部归集成功" if verdict.state == "collected" else f"住建部校验失败：{row.verdict_reasons or '未说明原因'}")
     else:

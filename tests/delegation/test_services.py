@@ -8,9 +8,10 @@ from portal.access import may, scope_certificates
 from portal.audit import AuditEntry
 from portal.certificates.models import Certificate
 from portal.delegation.models import Delegation, DelegationScope
-from portal.delegation.services import DelegationError, DelegationForbidden, change_delegation, grant_delegation, \
+from portal.delegation.services import DelegationForbidden, change_delegation, grant_delegation, \
     list_grants, revoke_delegation, today
 from portal.extensions import db
+from portal.forms import FieldError
 from tests.delegation.helpers import DATONG_USCC, TAIYUAN_USCC, authority_id, backdate, datong_certificate, grant, \
     make_delegate, taiyuan_certificate, user
 
@@ -50,7 +51,7 @@ def test_a_grant_is_stored_with_its_scope_and_audited(demo):
 ])
 def test_bad_input_is_refused_with_a_chinese_message_and_nothing_written(demo, kwargs, field, fragment):
     before = _counts()
-    with pytest.raises(DelegationError) as refused:
+    with pytest.raises(FieldError) as refused:
         grant(**kwargs)
     assert refused.value.field == field and fragment in str(refused.value)
     assert _counts() == before
@@ -58,7 +59,7 @@ def test_bad_input_is_refused_with_a_chinese_message_and_nothing_written(demo, k
 
 def test_a_disabled_delegate_cannot_receive_a_grant(demo):
     make_delegate("retired", enabled=False)
-    with pytest.raises(DelegationError, match="已停用"):
+    with pytest.raises(FieldError, match="已停用"):
         grant(grantee="retired")
     assert _counts()[0] == 0
 
@@ -68,7 +69,7 @@ def test_overlapping_grants_are_refused_and_the_message_says_how_to_fix(demo):
     before = _counts()
     for kwargs in (dict(start=10, days=30),  # same authority, overlapping dates
                    dict(authorities=(), division_codes=("140105",), start=20)):  # a county of that authority
-        with pytest.raises(DelegationError) as refused:
+        with pytest.raises(FieldError) as refused:
             grant(**kwargs)
         assert f"编号 {first.id}" in str(refused.value) and "先撤销原授权" in str(refused.value)
     assert _counts() == before
@@ -85,7 +86,7 @@ def test_a_supervisor_cannot_grant_for_another_authority(demo):
         grant(actor="supervisor", authorities=(DATONG_USCC,))
     with pytest.raises(DelegationForbidden):  # a made-up id is answered the same way
         grant_delegation(user("supervisor"), user("delegate").id, "crane", [9999], [], ["view"], today(), today())
-    with pytest.raises(DelegationError, match="不在您所属发证机关的管辖范围内"):
+    with pytest.raises(FieldError, match="不在您所属发证机关的管辖范围内"):
         grant(actor="supervisor", authorities=(), division_codes=("140212",))
     assert _counts() == before
     own = grant(actor="supervisor", authorities=(TAIYUAN_USCC,), division_codes=("140105",))
@@ -134,7 +135,7 @@ def test_revocation_and_expiry_stop_a_grant_at_once(certs):
     revoke_delegation(user("admin"), g)
     assert _visible("delegate") == set() and not may(user("delegate"), "view", certs["taiyuan"])
     assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id)).filter_by(action="delegation.revoke")) == 1
-    with pytest.raises(DelegationError, match="无需重复撤销"):
+    with pytest.raises(FieldError, match="无需重复撤销"):
         revoke_delegation(user("admin"), g)
 
     expired = grant(days=10)
@@ -156,7 +157,7 @@ def test_a_grant_stops_when_the_grantee_is_no_longer_a_delegate(certs):
 
 def test_changing_the_end_date_is_checked_and_audited(demo):
     g = grant(days=30)
-    with pytest.raises(DelegationError, match="早于开始日期"):
+    with pytest.raises(FieldError, match="早于开始日期"):
         change_delegation(user("admin"), g, (g.start_date - timedelta(days=1)).isoformat(), "")
     change_delegation(user("admin"), g, (g.start_date + timedelta(days=60)).isoformat(), "延长")
     assert g.end_date == g.start_date + timedelta(days=60) and g.note == "延长"
