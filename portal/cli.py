@@ -64,8 +64,6 @@ def seed_demo():
     for authority in authorities.values():
         if not keys.has_key(authority.uscc):
             keys.init_key(authority.uscc, authority.name)
-    for hook in current_app.extensions.get("seed_hooks", []):
-        hook()
     return results
 
 
@@ -135,17 +133,13 @@ def serve_command(host, port):
     if not app.config.get("PLATFORM_URL"):
         simulator = embedded_simulator(port=app.config["PLATFORM_SIM_PORT"])
         click.echo(f"全国工程质量安全监管信息平台（模拟器）：{simulator.url}/_sim/reports")
-    for hook in app.extensions.get("serve_hooks", []):
-        hook(app)
     click.echo(f"证照管理系统： http://{host}:{port}/")
     from werkzeug.serving import run_simple  # app.run() is ignored inside a flask command
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 def init_app(app):
-    """Register the commands and the extension points other areas hook into."""
-    app.extensions.setdefault("seed_hooks", [])
-    app.extensions.setdefault("serve_hooks", [])
+    """Register the commands."""
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(serve_command)

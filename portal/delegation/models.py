@@ -58,10 +58,6 @@ class Delegation(db.Model):
     def division_codes(self):
         return {s.division_code for s in self.scopes if s.division_code}
 
-    def is_active_on(self, day):
-        """True when not revoked and day lies within start_date..end_date (both inclusive)."""
-        return self.revoked_at is None and self.start_date <= day <= self.end_date
-
     def __repr__(self):
         return f"<Delegation {self.id} to user {self.grantee_id} {self.start_date}..{self.end_date}>"
 

@@ -5,10 +5,9 @@ import re
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from portal.standard.fields import BUSINESS_KEYS, FIELDS, PERSON_FIELDS
+from portal.standard.fields import FIELDS, PERSON_FIELDS
 
 STEP1_KEYS = tuple(f.key for f in FIELDS if f.step == 1)
-STEP2_KEYS = tuple(f.key for f in FIELDS if f.step == 2)
 _PERSON_KEY = re.compile(r"^persons-(\d{1,3})-(\w+)$")
 PERSON_KEYS = tuple(f.key for f in PERSON_FIELDS)
 MAX_PERSONS = 60
@@ -58,11 +57,3 @@ def read_drafts(form):
         if isinstance(data, dict) and str(data.get("path", "")).startswith("drafts/"):
             drafts.append((data["path"], data["name"]))
     return drafts
-
-
-def business_keys_for(crane_type):
-    return tuple(f.key for f in FIELDS if f.crane_type == crane_type)
-
-
-__all__ = ["read_values", "read_persons", "sign_draft", "read_drafts", "STEP1_KEYS", "STEP2_KEYS", "BUSINESS_KEYS",
-           "business_keys_for"]
