@@ -5,6 +5,7 @@ import logging
 from flask import Flask
 from flask_login import current_user
 
+from portal import clock
 from portal.config import BASE_DIR, INSTANCE_DIR, Config, _dev_secret_key
 from portal.extensions import csrf, db, htmx_ext, login_manager, migrate
 
@@ -30,6 +31,8 @@ def create_app(config_class=Config, **overrides):
     login_manager.session_protection = "strong"
     csrf.init_app(app)
     htmx_ext.init_app(app)
+    clock.set_timezone(app.config["BUSINESS_TIMEZONE"])
+    app.add_template_filter(clock.format_time, "local_time")  # every stored time on a page: business time
 
     # The factory imports the floors above the ground here, not at the top: this package's __init__ runs at
     # every import of portal.*, and the pure standard and the core must not load (or cycle through) the areas.

@@ -54,6 +54,9 @@ class Config:
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "200")) * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead; a clerk may keep a form open all morning
 
+    # The business clock (portal.clock): every «today», number year and time shown. Stored times are UTC.
+    BUSINESS_TIMEZONE = os.environ.get("BUSINESS_TIMEZONE") or "Asia/Shanghai"
+
     # Login (manual §一): password → SMS code
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "outbox")  # outbox | http
     SMS_OUTBOX_PATH = os.environ.get("SMS_OUTBOX_PATH") or str(INSTANCE_DIR / "sms_outbox.jsonl")

@@ -1,12 +1,7 @@
-"""How stored values are shown to people: Beijing time, masked ID numbers, search text normalised."""
-from datetime import timedelta
+"""How stored values are shown to and searched by people: masked ID numbers, literal LIKE prefixes.
 
-BEIJING = timedelta(hours=8)  # stored times are naive UTC; people read China Standard Time
-
-
-def local_time(moment):
-    """A stored (naive UTC) time as Beijing time; None stays None."""
-    return moment + BEIJING if moment else None
+(Times are shown by the business clock, portal.clock.)
+"""
 
 
 def mask_id_number(id_number):

@@ -1,11 +1,13 @@
 """SMS delivery behind one interface: an HTTP gateway in production, a file outbox in development."""
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import timezone
 from pathlib import Path
 from threading import Lock
 
 import requests
+
+from portal.clock import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +26,7 @@ class OutboxSender:
 
     def send(self, phone, text):
         line = json.dumps({"phone": phone, "text": text,
-                           "sent_at": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+                           "sent_at": utcnow().replace(tzinfo=timezone.utc).isoformat(timespec="seconds")},
                           ensure_ascii=False)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock, self.path.open("a", encoding="utf-8") as outbox:

@@ -107,7 +107,7 @@ def _build_world():
     from portal import storage
     from portal.certificates.authorities import Authority
     from portal.certificates.models import Attachment
-    from portal.delegation.services import today
+    from portal.clock import today
     from portal.background.models import Task
     from tests.delegation.helpers import DATONG_USCC, TAIYUAN_USCC, backdate, datong_certificate, grant, \
         make_delegate, taiyuan_certificate, user

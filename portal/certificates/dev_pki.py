@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from portal import clock
+
 from .signing import AuthoritySigner, CredentialsMissing, PkiError
 
 log = logging.getLogger(__name__)
@@ -162,7 +164,7 @@ class DevPki:
                     x509.NameAttribute(NameOID.COMMON_NAME, ROOT_CA_NAME),
                 ]
             )
-            now = dt.datetime.now(dt.timezone.utc)
+            now = clock.utcnow().replace(tzinfo=dt.timezone.utc)
             ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
             cert = (
                 x509.CertificateBuilder()
@@ -236,7 +238,7 @@ class DevPki:
                     x509.NameAttribute(NameOID.SERIAL_NUMBER, uscc),
                 ]
             )
-            now = dt.datetime.now(dt.timezone.utc)
+            now = clock.utcnow().replace(tzinfo=dt.timezone.utc)
             cert = (
                 x509.CertificateBuilder()
                 .subject_name(subject)

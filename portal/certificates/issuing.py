@@ -11,7 +11,7 @@ from datetime import date
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from portal import audit, bulk, storage
+from portal import audit, bulk, clock, storage
 from portal.certificates.attachments import AttachmentRefused, check_attachment, safe_filename
 from portal.certificates.documents import queue_seals, seal_certificate
 from portal.certificates.keys import has_key
@@ -86,7 +86,7 @@ def taken_record_numbers(record_numbers, chunk=1000):
 
 def check_context(authority, find_person=None, today=None):
     """What the rules need from the world for this authority."""
-    return CheckContext(today=today or date.today(), jurisdiction=authority.jurisdiction if authority else frozenset(),
+    return CheckContext(today=today or clock.today(), jurisdiction=authority.jurisdiction if authority else frozenset(),
                         authority_uscc=authority.uscc if authority else None,
                         record_number_taken=record_number_taken, find_person=find_person)
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from portal.certificates import keys
 from portal.certificates.models import Certificate
 from portal.certificates.signature_check import verify_certificate_pdf
+from portal.clock import format_time
 from portal.extensions import db
 from portal.standard.values import CertificateNumber
 
@@ -27,7 +28,7 @@ class PdfVerification:
             yield "证书状态：查无此证"
         else:
             cert = self.certificate
-            state = "有效" if cert.status == "issued" else f"已注销（{cert.cancelled_at:%Y-%m-%d}）"
+            state = "有效" if cert.status == "issued" else f"已注销（{format_time(cert.cancelled_at, '%Y-%m-%d')}）"
             yield f"证书：{cert.number} {cert.holder_name}，发证机关 {cert.authority_name}，状态：{state}"
         for problem in self.problems:
             yield f"问题：{problem}"
@@ -55,6 +56,6 @@ def verify_pdf_bytes(pdf_bytes):
     if cert is None:
         problems.append("文件中找不到可识别的证书信息，或该证书不存在")
     elif cert.status != "issued":
-        problems.append(f"证书已于 {cert.cancelled_at:%Y-%m-%d} 注销：{cert.cancel_reason or ''}")
+        problems.append(f"证书已于 {format_time(cert.cancelled_at, '%Y-%m-%d')} 注销：{cert.cancel_reason or ''}")
     return PdfVerification(signature_valid=bool(check.signed and check.valid), unmodified=bool(check.intact),
                            certificate=cert, problems=problems)

@@ -11,8 +11,9 @@ from portal.delegation.forms import GrantChangeForm, GrantForm
 from portal.delegation.services import MANAGERS, DelegationForbidden, active_grant, \
     active_grants, can_manage, change_delegation, get_managed_grant, grant_delegation, granted_certificate, \
     grantee_choices, list_grants, manageable_authorities, parse_codes, revoke_delegation, scope_words, \
-    search_granted, today
-from portal.display import local_time, mask_id_number
+    search_granted
+from portal.clock import local_time, today
+from portal.display import mask_id_number
 from portal.forms import FieldError, show_field_error
 from portal.htmx import render_view
 from portal.standard import codes
@@ -27,7 +28,7 @@ from portal.standard.rules import NO_CHANGE
 def grants():
     """委托授权管理: the grants this user manages, with state and actions."""
     return render_template("delegation/grants.html", grants=list_grants(current_user), today=today(),
-                           scope_words=scope_words, local_time=local_time, action_form=EmptyForm())
+                           scope_words=scope_words, action_form=EmptyForm())
 
 
 def _grant_form_choices(form):

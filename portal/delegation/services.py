@@ -1,6 +1,6 @@
 """委托授权 services: grant, change and revoke delegations (audited), and what an active grant covers.
 
-"Active" is judged by date on every call (Beijing calendar day, both ends inclusive) and never cached:
+"Active" is judged by date on every call (the business clock's day, both ends inclusive) and never cached:
 a revoked or expired grant stops working on the very next request.
 """
 import re
@@ -13,9 +13,9 @@ from portal.access import scope_certificates
 from portal.auth.models import ROLES, User
 from portal.certificates.authorities import Authority
 from portal.certificates.models import Certificate
-from portal.clock import utcnow
+from portal.clock import today, utcnow
 from portal.delegation.models import CERT_TYPES, OPERATIONS, Delegation, DelegationScope
-from portal.display import BEIJING, prefix_pattern
+from portal.display import prefix_pattern
 from portal.extensions import db
 from portal.forms import FieldError
 from portal.standard import codes
@@ -29,11 +29,6 @@ GRANTABLE = {"crane": {"view"}}  # operations each type can be granted; 'change'
 
 class DelegationForbidden(Exception):
     """The actor may not grant for (or see) what the request names; answered 403/404, never explained."""
-
-
-def today():
-    """Today's date in China Standard Time (stored times are naive UTC)."""
-    return (utcnow() + BEIJING).date()
 
 
 def can_manage(user):

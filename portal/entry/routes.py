@@ -1,10 +1,10 @@
 """证照录入: type cards, the 单个录入 wizard and its HTMX fragments."""
 import secrets
-from datetime import date
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from portal import clock
 from portal.access import area_required, may
 from portal.auth.forms import EmptyForm
 from portal.certificates.attachments import AttachmentUpload
@@ -71,7 +71,7 @@ def new_certificate():
             values["authority_uscc"] = current_user.authorities[0].uscc
             values["authority_name"] = current_user.authorities[0].name
         values["crane_type"] = "T"
-        values["issue_date"] = date.today().isoformat()  # most certificates are issued the day they are typed
+        values["issue_date"] = clock.today().isoformat()  # most certificates are issued the day they are typed
         issued = _issued_certificate(request.args.get("issued", type=int))
         return render_template("entry/wizard.html", issued=issued, **_wizard_context(1, values, _default_persons()))
 

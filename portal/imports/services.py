@@ -10,7 +10,6 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
 
 import sqlalchemy as sa
 from flask import current_app
@@ -229,7 +228,7 @@ def check_upload(operator, data):
 
 def _file_context(authority, find_person, import_file):
     """The rules' context for a whole file: R12 answered from one look-up of all its 备案编号."""
-    ctx = check_context(authority, find_person, date.today())
+    ctx = check_context(authority, find_person)
     taken = taken_record_numbers(import_file.record_numbers())
     ctx.record_number_taken = taken.__contains__
     return ctx

@@ -8,7 +8,8 @@ from portal.access import area_required, get_certificate_or_404, may
 from portal.certificates.documents import business_rows, face_rows, person_rows
 from portal.certificates.issuing import IssueRefused, cancel_certificate
 from portal.certificates.models import STATUS_NAMES
-from portal.display import local_time, mask_id_number
+from portal.clock import local_time
+from portal.display import mask_id_number
 from portal.htmx import render_view
 from portal.maintenance import bp
 from portal.maintenance.forms import CancelForm, parse_search_args

@@ -11,7 +11,8 @@ from flask_sqlalchemy.pagination import SelectPagination
 
 from portal.access import scope_certificates
 from portal.certificates.models import STATUS_NAMES, Certificate
-from portal.display import local_time, prefix_pattern
+from portal.clock import local_time
+from portal.display import prefix_pattern
 from portal.extensions import db
 from portal.standard.values import CertificateNumber
 

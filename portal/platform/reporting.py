@@ -18,7 +18,7 @@ from portal.background import queues
 from portal.background.lifecycle import start_task, task_run
 from portal.background.models import Task
 from portal.certificates.models import Certificate, CertificateEvent
-from portal.clock import utcnow
+from portal.clock import local_time, utcnow
 from portal.extensions import db
 from portal.platform.client import PlatformError
 from portal.platform.models import ReportOutbox
@@ -39,10 +39,11 @@ def snapshot(cert):
 
 
 def _record(values, operation):
-    # The payload builder names a few face fields its own way.
+    # The payload builder names a few face fields its own way; a cancellation's date is the business date.
     return build_accept_record(dict(values, manufactured_on=values.get("manufacture_date"),
                                     supervisor_name=values.get("supervision_name"),
-                                    supervisor_uscc=values.get("supervision_uscc")), operation)
+                                    supervisor_uscc=values.get("supervision_uscc"),
+                                    cancelled_at=local_time(values.get("cancelled_at"))), operation)
 
 
 def add_report(cert, operation):

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from portal.certificates.models import Certificate
-from portal.display import local_time, prefix_pattern
+from portal.clock import local_time
+from portal.display import prefix_pattern
 from portal.extensions import db
 from portal.standard import codes
 from portal.standard.values import CertificateNumber

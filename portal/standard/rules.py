@@ -19,6 +19,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Callable, Iterable, Mapping, Sequence
 
+from portal import clock
+
 from . import codes
 from .fields import FIELDS, PERSON_FIELD_BY_KEY, PERSON_FIELDS
 from .normalize import (clean_code, clean_location, clean_text, parse_crane_type, parse_date, parse_number,
@@ -92,7 +94,7 @@ class CheckContext:
     ``record_prefix_same_city``: R3 also wants the 备案编号 prefix to belong to the project's city.
     """
 
-    today: date = field(default_factory=date.today)
+    today: date = field(default_factory=clock.today)  # the business date
     jurisdiction: frozenset[str] | None = None
     authority_uscc: str | None = None
     record_number_taken: Callable[[str], bool] = _never

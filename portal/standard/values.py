@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from portal import clock
+
 __all__ = ["CertificateNumber", "RecordNumber", "Uscc", "IdNumber"]
 
 _CERT_RE = re.compile(r"(\d{6})([TSW])（(\d{4})）(\d{7})")
@@ -166,7 +168,7 @@ class IdNumber:
             born = date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
         except ValueError:
             raise ValueError(f"身份证号码“{text}”中的出生日期 {text[6:14]} 不是有效日期") from None
-        if born.year < 1900 or born > (today or date.today()):
+        if born.year < 1900 or born > (today or clock.today()):
             raise ValueError(f"身份证号码“{text}”中的出生日期 {text[6:14]} 不合理")
         expected = cls.check_digit(text[:17])
         if text[17] != expected:

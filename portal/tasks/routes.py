@@ -4,19 +4,12 @@ from flask_login import current_user
 
 from portal.access import area_required, may
 from portal.background.models import KIND_NAMES, STATE_NAMES, Task
-from portal.display import local_time
 from portal.extensions import db
 from portal.htmx import render_view
 from portal.tasks import bp
 from portal.tasks.services import failure_report_file, list_tasks, row_errors, task_certificates, task_filters
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@bp.app_template_filter("task_time")
-def task_time(value):
-    """A stored UTC time as Beijing time (the office's clock), '—' when empty."""
-    return local_time(value).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
 
 
 def _task_or_404(task_id, action="view"):

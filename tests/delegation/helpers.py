@@ -3,7 +3,8 @@ from datetime import timedelta
 
 from portal.auth.models import User
 from portal.certificates.issuing import IssueOptions, issue_certificate
-from portal.delegation.services import grant_delegation, today
+from portal.clock import today
+from portal.delegation.services import grant_delegation
 from portal.extensions import db
 from tests.factories import issuable_certificate, issuable_persons
 

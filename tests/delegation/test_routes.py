@@ -6,8 +6,9 @@ import sqlalchemy as sa
 
 from portal.audit import AuditEntry
 from portal.certificates.models import Attachment
+from portal.clock import today
 from portal.delegation.models import Delegation
-from portal.delegation.services import revoke_delegation, today
+from portal.delegation.services import revoke_delegation
 from portal.extensions import db
 from tests.delegation.helpers import DATONG_USCC, TAIYUAN_USCC, authority_id, backdate, datong_certificate, grant, \
     taiyuan_certificate, user
