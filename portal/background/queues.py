@@ -22,7 +22,7 @@ def connection_from_config(config):
     global _fake_server
     if config.get("REDIS_URL"):
         return redis.Redis.from_url(config["REDIS_URL"])
-    import fakeredis
+    import fakeredis  # here: only the embedded default needs it
     with _fake_lock:
         if _fake_server is None:
             _fake_server = fakeredis.FakeServer()

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
+import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
@@ -265,7 +266,6 @@ def issue_batch(operator, authority, rows, *, import_task_id, find_person=None):
 
 def _insert_batch(operator, authority, rows, import_task_id):
     """Core bulk INSERTs (no ORM unit of work: 14 objects a row made it the import's bottleneck)."""
-    import sqlalchemy as sa
     cleaned = [(row, clean_certificate(row.values), [clean_person(p) for p in row.persons]) for row in rows]
     by_year = {}
     for item in cleaned:

@@ -1,6 +1,7 @@
 """Checking a certificate PDF's signature against trusted roots: never raises, answers a SignatureCheck.
 
 Plain values in and out: no Flask, no database (the certificate's state is :mod:`.verification`'s).
+pyHanko is imported where it is used, as in :mod:`.signing`.
 """
 
 from __future__ import annotations

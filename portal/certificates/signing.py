@@ -10,16 +10,20 @@ Plain values in, bytes out: no Flask, no database. The development PKI that issu
 * :func:`sign_certificate_pdf` — PAdES B-B with a visible red seal at
   :data:`~portal.certificates.pdf.SEAL_BOX`.
 
-Private keys never appear in logs, ``repr`` or ``str``, and cannot be pickled.
+Private keys never appear in logs, ``repr`` or ``str``, and cannot be pickled. pyHanko is imported inside
+the functions that use it: it takes about a second to import, and the web app loads this module (for
+``CredentialsMissing``) without ever signing in most processes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import binascii
 import io
 import logging
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -211,12 +215,10 @@ def _seal_background(pdf_bytes: bytes):
 def outside_event_loop(function, *args, **kwargs):
     """Call a pyHanko entry point that uses asyncio.run(): in a helper thread when this thread already
     runs an event loop (asyncio.run refuses to nest), directly otherwise."""
-    import asyncio
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return function(*args, **kwargs)
-    from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(function, *args, **kwargs).result()
 

@@ -37,7 +37,7 @@ class PdfVerification:
 
 def _find_certificate(pdf_bytes):
     """The certificate the PDF names in its document title (建筑起重机械使用登记证书 <证书编号>)."""
-    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.pdf_utils.reader import PdfFileReader  # where used: slow to import (see signing)
     try:
         title = str(PdfFileReader(io.BytesIO(pdf_bytes), strict=False).trailer["/Info"].get("/Title", ""))
     except Exception:  # not a PDF we can read: no certificate to name

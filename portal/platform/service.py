@@ -14,7 +14,7 @@ _lock = threading.Lock()
 
 def embedded_simulator(port=0):
     """Start (once per process and data dir) the simulator the embedded default talks to."""
-    import platform_sim
+    import platform_sim  # here: only the embedded default runs the simulator
     config = current_app.config
     return platform_sim.embedded(config["PLATFORM_SIM_DATA_DIR"], port=port,
                                  app_id=config["PLATFORM_APP_ID"], app_secret=config["PLATFORM_APP_SECRET"])
