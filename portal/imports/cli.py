@@ -120,4 +120,3 @@ def import_command(file, username, as_json):
         if result.failure_report:
             click.echo(f"失败数据（可修改后重新导入）：{result.failure_report}")
     sys.exit(1 if result.failed else 0)
-

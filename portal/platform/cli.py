@@ -23,4 +23,3 @@ def sweep_command(every):
         if not every:
             break
         time.sleep(every)
-

@@ -3,9 +3,9 @@
 The outbox row is written in the issuing (or cancelling) transaction, so a rolled-back certificate
 is never reported and a committed one always is. A sweep (a 上报住建部 task in the one task lifecycle)
 sends due rows: each keeps one idempotency key across retries, so an answer lost on the way back
-cannot make a second report. Failures back
-off exponentially; after MAX_ATTEMPTS, or when the ministry refuses the record, the certificate
-shows 上报失败 with the reason, and a supervisor can resend it.
+cannot make a second report. Failures back off exponentially; after MAX_ATTEMPTS, or when the
+ministry refuses the record, the certificate shows 上报失败 with the reason, and a supervisor can
+resend it.
 """
 import logging
 import uuid
