@@ -167,8 +167,9 @@ def resume_stale_tasks(minutes=STALE_MINUTES):
     """Queue again every task whose worker died (running, no heartbeat for `minutes`) or whose job was lost
     (queued that long, no waiting RQ job); returns their ids. Safe: jobs are idempotent."""
     limit = utcnow() - timedelta(minutes=minutes)
+    last_sign_of_life = sa.func.coalesce(Task.heartbeat_at, Task.started_at, Task.created_at)
     candidates = db.session.execute(sa.select(Task.id, Task.state, Task.job_id).where(sa.or_(
-        sa.and_(Task.state == "running", sa.func.coalesce(Task.heartbeat_at, Task.started_at, Task.created_at) < limit),
+        sa.and_(Task.state == "running", last_sign_of_life < limit),
         sa.and_(Task.state == "queued", Task.created_at < limit))).order_by(Task.id)).all()
     resumed = []
     for task_id, state, job_id in candidates:
