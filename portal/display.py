@@ -2,6 +2,8 @@
 import re
 from datetime import timedelta
 
+from portal.standard.normalize import clean_record_number
+
 BEIJING = timedelta(hours=8)  # stored times are naive UTC; people read China Standard Time
 _HALF_WIDTH_YEAR = re.compile(r"\((\d{4})\)")
 
@@ -22,6 +24,14 @@ def mask_id_number(id_number):
 def normalize_number(text):
     """A typed 证书编号 as stored: trimmed, upper case, half-width (year) parentheses accepted."""
     return _HALF_WIDTH_YEAR.sub(r"（\1）", (text or "").strip()).upper()
+
+
+def normalize_record_number(text):
+    """A typed 备案编号 as stored: its canonical spelling (any case, width or dash, as the rules read it)."""
+    try:
+        return clean_record_number(text or "")
+    except ValueError:  # '1E5': not a 备案编号 at all; matches nothing
+        return (text or "").strip().upper()
 
 
 def prefix_pattern(text):

@@ -13,7 +13,7 @@ from portal.access import scope_certificates
 from portal.admin.models import Authority, utcnow
 from portal.auth.models import ROLES, User
 from portal.certificates.models import Certificate
-from portal.display import BEIJING, normalize_number, prefix_pattern
+from portal.display import BEIJING, normalize_number, normalize_record_number, prefix_pattern
 from portal.delegation.models import CERT_TYPES, OPERATIONS, Delegation, DelegationScope
 from portal.extensions import db
 from portal.standard import codes
@@ -335,7 +335,7 @@ def search_granted(user, grant, number="", holder_name="", record_number="", pag
     if holder_name.strip():
         query = query.where(Certificate.holder_name.like(prefix_pattern(holder_name.strip()), escape="\\"))
     if record_number.strip():
-        query = query.where(Certificate.record_number == record_number.strip().upper())
+        query = query.where(Certificate.record_number == normalize_record_number(record_number))
     return db.paginate(query.order_by(Certificate.id.desc()), page=max(page, 1), per_page=PER_PAGE,
                        max_per_page=PER_PAGE, error_out=False)
 
