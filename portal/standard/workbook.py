@@ -350,8 +350,11 @@ class ImportFile:
     def record_numbers(self) -> set[str]:
         """Every 备案编号 of the file, canonical (as the rules see it), so R12 is looked up for all rows at once."""
         col = self._cert_columns["record_number"]
+        skip = self._example_row_index()
         numbers = set()
-        for _, row in self._cert_rows:
+        for idx, (_, row) in enumerate(self._cert_rows):
+            if idx == skip:
+                continue
             try:
                 numbers.add(clean_record_number(row[col]))
             except ValueError:  # a spreadsheet number: FORMAT error, nothing to look up
