@@ -29,9 +29,9 @@ __all__ = [
     "RuleError", "PersonStatus", "CheckContext", "FIELDS", "PERSON_FIELDS", "RULE_IDS",
     "check_certificate", "check_cancellation", "check_person_row", "clean_certificate", "clean_person",
     "rule_r1_certificate_number", "rule_r2_division", "rule_r3_record_number", "rule_r4_uscc",
-    "rule_r4_authority", "rule_r5_jurisdiction", "rule_r6_location", "rule_r7_business",
+    "rule_r4_authority", "rule_r4_authority_name", "rule_r5_jurisdiction", "rule_r6_location", "rule_r7_business",
     "rule_r8_persons", "rule_r9_platform", "rule_r10_permit", "rule_r11_dates", "rule_r12_unique",
-    "rule_r12_same_file", "rule_r13_no_change", "rule_r4_authority_name",
+    "rule_r12_same_file", "rule_r13_no_change",
 ]
 
 RULE_IDS = tuple(f"R{i}" for i in range(1, 14)) + ("REQUIRED", "FORMAT")

@@ -94,6 +94,9 @@ def test_check_and_cli_import_agree_on_every_row(demo, runner, tmp_path):
     assert imported["person_rows"] == check["person_rows"]
     assert (imported["total"], imported["succeeded"], imported["failed"]) == (
         check["total"], check["valid"], check["invalid"])
+    persons = openpyxl.load_workbook(imported["failure_report"])["人员信息"]
+    orphan = [row for row in persons.iter_rows(min_row=2, values_only=True) if row[2] == "无主人员"]
+    assert [(r[0], r[-1]) for r in orphan] == [(ORPHAN_SEQ, check["person_rows"][0]["errors"][0]["message"])]
     tip = db.session.scalar(db.select(Certificate).filter_by(record_number="晋AA-T00106"))
     assert tip.business["tower_tip_load"] == "1.3（2倍率）"  # stored as entered
     assert db.session.scalar(db.select(Certificate.id).filter_by(record_number="晋AA-T00077")) is not None
