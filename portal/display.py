@@ -3,6 +3,8 @@
 (Times are shown by the business clock, portal.clock.)
 """
 
+from portal.standard.normalize import clean_record_number
+
 
 def mask_id_number(id_number):
     """身份证号码 for the screen: 140105********1234 (the full number stays in the signed PDF)."""
@@ -10,6 +12,14 @@ def mask_id_number(id_number):
     if len(value) <= 10:
         return "*" * len(value)
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+def normalize_record_number(text):
+    """A typed 备案编号 as stored: its canonical spelling (any case, width or dash, as the rules read it)."""
+    try:
+        return clean_record_number(text or "")
+    except ValueError:  # '1E5': not a 备案编号 at all; matches nothing
+        return (text or "").strip().upper()
 
 
 def prefix_pattern(text):

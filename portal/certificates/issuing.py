@@ -22,6 +22,7 @@ from portal.clock import utcnow
 from portal.extensions import db
 from portal.platform import reporting
 from portal.standard.fields import BUSINESS_KEYS, FIELDS
+from portal.standard.normalize import clean_record_number
 from portal.standard.rules import CheckContext, RuleError, check_cancellation, check_certificate, \
     clean_certificate, clean_person
 from portal.standard.values import CertificateNumber
@@ -71,14 +72,16 @@ def operator_authority(operator, authority_uscc):
 
 
 def record_number_taken(record_number):
-    """R12: is there a certificate of this 备案编号 that is not cancelled?"""
+    """R12: is there a certificate of this 备案编号 (any spelling: compared canonical) that is not cancelled?"""
     return db.session.scalar(db.select(Certificate.id).where(
-        Certificate.record_number == record_number, Certificate.status == "issued").limit(1)) is not None
+        Certificate.record_number == clean_record_number(record_number), Certificate.status == "issued").limit(1)) \
+        is not None
 
 
 def taken_record_numbers(record_numbers, chunk=1000):
-    """R12 for many at once (an import file): the given 备案编号 that have a certificate not cancelled."""
-    numbers, taken = sorted(set(record_numbers)), set()
+    """R12 for many at once (an import file): the canonical 备案编号 of those given that have a certificate not
+    cancelled (certificates store the canonical spelling)."""
+    numbers, taken = sorted({clean_record_number(n) for n in record_numbers}), set()
     for start in range(0, len(numbers), chunk):
         taken.update(db.session.scalars(db.select(Certificate.record_number).where(
             Certificate.record_number.in_(numbers[start:start + chunk]), Certificate.status == "issued")))
@@ -89,6 +92,7 @@ def check_context(authority, find_person=None, today=None):
     """What the rules need from the world for this authority."""
     return CheckContext(today=today or clock.today(), jurisdiction=authority.jurisdiction if authority else frozenset(),
                         authority_uscc=authority.uscc if authority else None,
+                        authority_name=authority.name if authority else None,
                         record_number_taken=record_number_taken, find_person=find_person)
 
 

@@ -15,7 +15,7 @@ from portal.certificates.authorities import Authority
 from portal.certificates.models import Certificate
 from portal.clock import today, utcnow
 from portal.delegation.models import CERT_TYPES, OPERATIONS, Delegation, DelegationScope
-from portal.display import prefix_pattern
+from portal.display import normalize_record_number, prefix_pattern
 from portal.extensions import db
 from portal.forms import FieldError
 from portal.standard import codes
@@ -326,7 +326,7 @@ def search_granted(user, grant, number="", holder_name="", record_number="", pag
     if holder_name.strip():
         query = query.where(Certificate.holder_name.like(prefix_pattern(holder_name.strip()), escape="\\"))
     if record_number.strip():
-        query = query.where(Certificate.record_number == record_number.strip().upper())
+        query = query.where(Certificate.record_number == normalize_record_number(record_number))
     return db.paginate(query.order_by(Certificate.id.desc()), page=max(page, 1), per_page=PER_PAGE,
                        max_per_page=PER_PAGE, error_out=False)
 

@@ -26,7 +26,7 @@ from portal.extensions import db
 from portal.platform.service import cached_lookup, person_finder
 from portal.standard.rules import RuleError
 from portal.standard.workbook import DEFAULT_MAX_ZIP_BYTES, DEFAULT_MAX_UNPACKED_BYTES, ImportRefused, \
-    check_import_file, check_import_rows, open_import_zip, write_failure_report
+    check_import_file, check_import_rows, open_import_zip, orphan_person_failures, write_failure_report
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,8 @@ def start_import(operator, filename, data, *, enqueue=True):
     if not operator.can_sign:
         raise ImportRefused(NO_SIGNING_RIGHT + "，不能批量导入")
     import_file = open_upload(data)
-    total = len(import_file)
-    if total == 0:
+    total = len(import_file) + len(import_file.orphan_persons)  # a person of no certificate row fails as a row
+    if len(import_file) == 0:
         raise ImportRefused("导入模板的“证照信息”表中没有填写任何数据（保持不变的示例行会被忽略），请填写后重新上传")
     upload_path = storage.write_bytes(f"imports/{uuid.uuid4().hex}.zip", data)
     task = start_task("import", title=IMPORT_TITLE, file_name=safe_filename(filename or "导入.zip"),
@@ -95,6 +95,7 @@ class ImportResult:
     error: str | None = None
     rows: list[RowResult] = field(default_factory=list)
     skipped: bool = False
+    person_failures: list = field(default_factory=list)  # PersonRowFailure: 人员信息 rows of no certificate row
 
 
 def errors_path(task_id):
@@ -113,19 +114,20 @@ def run_import(task_id, on_progress=None, *, force=False, collect_rows=False):
     `on_progress(done, total)` is called after each progress commit. A task already done (or running in a
     live worker) is left alone unless `force`. Never raises for a row: a crash marks the task failed.
     """
-    rows = {}
+    rows, person_failures = {}, []
     with task_run(task_id, force=force, on_progress=on_progress) as report:
         if report is None:
             task = db.session.get(Task, task_id)
             return ImportResult(task_id, task.state if task else "missing", skipped=True)
-        _run(report, rows if collect_rows else None)
+        person_failures = _run(report, rows if collect_rows else None)
     task = db.session.get(Task, task_id)
     if task.state != "done":
         return ImportResult(task_id, task.state, task.total, task.succeeded, task.failed, error=task.error)
     log.info("import task %s done: %s ok, %s failed", task.id, task.succeeded, task.failed)
     return ImportResult(task.id, task.state, task.total, task.succeeded, task.failed,
                         storage.path_of(task.result_path).as_posix() if task.result_path else None,
-                        rows=[rows[key] for key in sorted(rows)])
+                        rows=[rows[key] for key in sorted(rows)],
+                        person_failures=person_failures if collect_rows else [])
 
 
 def run_import_now(task_id, on_progress=None):
@@ -151,7 +153,8 @@ def _run(report, results):
     # On a re-run the rows issued by an earlier run are successes already, not R12 conflicts.
     issued = dict(db.session.execute(sa.select(Certificate.import_row_key, Certificate.number).where(
         Certificate.import_task_id == task_id)).all())
-    report.set_total(len(import_file))
+    person_failures = orphan_person_failures(import_file, ctx)
+    report.set_total(len(import_file) + len(person_failures))
     failed_rows, pending = [], []
 
     def issue_pending():
@@ -195,22 +198,32 @@ def _run(report, results):
             issue_pending()
     if pending:
         issue_pending()
+    for _ in person_failures:
+        report.count(False)
     failed_rows.sort(key=lambda item: item[0].excel_row)
-    report.finish(result_path=_write_failures(task_id, failed_rows, import_file.problems))
+    report.finish(result_path=_write_failures(task_id, failed_rows, import_file.problems, person_failures))
+    return person_failures
 
 
-def _write_failures(task_id, failed_rows, file_problems):
-    """The failure report (template layout + 错误信息; None without failed rows) and a compact JSON of the
-    errors for the task page, including problems of the file not tied to a row (a person of no 序号)."""
+def person_failure_dict(failure):
+    """A failed 人员信息 row of no certificate row as the CLI and the errors JSON show it."""
+    return {"sheet": "人员信息", "row": failure.seq, "excel_row": failure.excel_row,
+            "errors": [error_dict(e) for e in failure.errors]}
+
+
+def _write_failures(task_id, failed_rows, file_problems, person_failures=()):
+    """The failure report (template layout + 错误信息, both sheets; None without failed rows) and a compact JSON
+    of the errors for the task page, including problems of the file not tied to a row."""
     compact = [{"row": None, "excel_row": None, "errors": [error_dict(e)]} for e in file_problems]
     compact += [{"row": row.seq, "excel_row": row.excel_row, "errors": [error_dict(e) for e in errors]}
                 for row, errors in failed_rows]
+    compact += [person_failure_dict(p) for p in person_failures]
     storage.write_bytes(errors_path(task_id), json.dumps(compact, ensure_ascii=False).encode("utf-8"))
-    if not failed_rows:
+    if not failed_rows and not person_failures:
         return None
     relative = f"reports/{task_id}.xlsx"
     buffer = io.BytesIO()
-    write_failure_report(buffer, failed_rows)
+    write_failure_report(buffer, failed_rows, person_failures)
     storage.write_bytes(relative, buffer.getvalue())
     return relative
 

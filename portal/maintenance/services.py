@@ -12,7 +12,7 @@ from flask_sqlalchemy.pagination import SelectPagination
 from portal.access import scope_certificates
 from portal.certificates.models import STATUS_NAMES, Certificate
 from portal.clock import local_time
-from portal.display import prefix_pattern
+from portal.display import normalize_record_number, prefix_pattern
 from portal.extensions import db
 from portal.standard.values import CertificateNumber
 
@@ -59,7 +59,7 @@ def _conditions(filters):
     if filters.holder_uscc:
         where.append(Certificate.holder_uscc == filters.holder_uscc.strip().upper())
     if filters.record_number:
-        where.append(Certificate.record_number == filters.record_number.strip().upper())
+        where.append(Certificate.record_number == normalize_record_number(filters.record_number))
     if filters.project_name:
         where.append(Certificate.project_name.like(prefix_pattern(filters.project_name.strip()), escape="\\"))
     if filters.status in STATUS_NAMES:

@@ -1,12 +1,14 @@
 """Code tables of the standard (data files in ``portal/standard/data``), loaded once per process.
 
-Divisions (R2/R3/R5), crane types and their 业务信息 fields (R7), personnel types (R8/R9) and
-construction-permit categories (R10). Everything returned is immutable, so callers may share it.
+Divisions (R2/R3/R5), Shanxi's abolished divisions (R2/R10), province-level 简称 (R3), crane types and
+their 业务信息 fields (R7), personnel types (R8/R9) and construction-permit categories (R10). Everything
+returned is immutable, so callers may share it.
 """
 from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -39,6 +41,31 @@ class Division:
 
 
 @dataclass(frozen=True, slots=True)
+class AbolishedDivision:
+    """A Shanxi county-level (or prefecture) code abolished since 2000, with its successor code(s)."""
+
+    code: str
+    name: str
+    city_name: str  # the prefecture it belonged to then, e.g. 晋中市 or 吕梁地区
+    valid_until: date  # the last day the code was in use (see data/README.md for how each date was found)
+    successors: tuple[str, ...]
+
+    @property
+    def full_name(self) -> str:
+        """'晋中市太谷县' style name (just the prefecture's name for a prefecture row)."""
+        return self.name if self.name == self.city_name else self.city_name + self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Province:
+    """A province-level division and its 简称 (the first character of a 备案编号)."""
+
+    code: str
+    name: str
+    abbreviations: tuple[str, ...]  # e.g. ('川', '蜀')
+
+
+@dataclass(frozen=True, slots=True)
 class BusinessField:
     """One 业务信息 field of a crane type, with its plausible range (R7)."""
 
@@ -49,6 +76,7 @@ class BusinessField:
     min: Decimal
     max: Decimal
     note: str
+    reeving: bool  # the value may carry a reeving note, e.g. 1.3(2倍率)
 
     @property
     def header(self) -> str:
@@ -147,12 +175,62 @@ def division_by_prefix(prefix: str) -> Division | None:
 
 
 @cache
+def _abolished() -> Mapping[str, AbolishedDivision]:
+    result = {}
+    for r in _rows("abolished_divisions.csv"):
+        if r["code"] in result or r["code"] in _divisions():
+            raise ValueError(f"abolished_divisions.csv: code {r['code']} listed twice or still valid")
+        result[r["code"]] = AbolishedDivision(r["code"], r["name"], r["city_name"], date.fromisoformat(r["valid_until"]),
+                                              tuple(r["successors"].split()))
+    return MappingProxyType(result)
+
+
+def abolished_division(code: str) -> AbolishedDivision | None:
+    """The Shanxi division that this code named before it was abolished, or None."""
+    return _abolished().get(code)
+
+
+def abolished_divisions() -> list[AbolishedDivision]:
+    """Every abolished code of the data file, in code order."""
+    return list(_abolished().values())
+
+
+@cache
+def _provinces() -> Mapping[str, Province]:
+    return MappingProxyType({r["code"]: Province(r["code"], r["name"], tuple(a for a in (r["abbr"], r["alt_abbr"]) if a))
+                             for r in _rows("provinces.csv")})
+
+
+@cache
+def _provinces_by_abbreviation() -> Mapping[str, Province]:
+    return MappingProxyType({a: p for p in _provinces().values() for a in p.abbreviations})
+
+
+def province_by_abbreviation(abbreviation: str) -> Province | None:
+    """The province whose 简称 this is ('晋' → 山西省, '蜀' → 四川省), or None."""
+    return _provinces_by_abbreviation().get(abbreviation)
+
+
+def province(code: str) -> Province | None:
+    """The province-level division with this 6-digit code (e.g. '140000' 山西省), or None."""
+    return _provinces().get(code)
+
+
+def provinces() -> list[Province]:
+    """All 34 province-level divisions in code order."""
+    return list(_provinces().values())
+
+
+HOME_PROVINCE_CODE = "140000"  # Shanxi: the appendix and the division tables are its own
+
+
+@cache
 def _crane_types() -> Mapping[str, CraneType]:
     fields: dict[str, list[BusinessField]] = {}
     for r in _rows("business_fields.csv"):
         fields.setdefault(r["crane_type"], []).append(
             BusinessField(r["crane_type"], r["key"], r["label"], r["unit"], Decimal(r["min"]),
-                          Decimal(r["max"]), r["note"]))
+                          Decimal(r["max"]), r["note"], r["reeving"] == "1"))
     return MappingProxyType({r["letter"]: CraneType(r["letter"], r["name"], tuple(fields.get(r["letter"], ())))
                              for r in _rows("crane_types.csv")})
 

@@ -62,7 +62,8 @@ FIELDS: tuple[FieldDef, ...] = tuple([
     _f("crane_type", "设备类别", True, "choice", "T（塔式起重机）、S（施工升降机）或 W（物料提升机），可从下拉列表选择"),
     _f("model", "规格型号", True, "text", "例如 QTZ80(TC6010)"),
     _f("record_number", "备案编号", True, "text",
-       "产权备案编号，例如 晋AA-T00001：晋 + 地市字母 + 区县字母（见代码表）+ - + 设备类别字母 + 5 位流水号", max_length=11),
+       "产权单位备案所在地的备案编号，例如 晋AA-T00001：省份简称 + 地市字母 + 区县字母（山西省的见代码表）+ - + 设备类别字母"
+       " + 5 位流水号；外省、外市的设备照原编号填写", max_length=11),
     _f("manufacturer", "生产厂家", True, "text", "制造单位全称"),
     _f("serial_number", "出厂编号", True, "text", "铭牌上的出厂编号"),
     _f("manufacture_date", "出厂日期", False, "date", "YYYY-MM-DD，不能晚于发证日期"),
@@ -92,6 +93,10 @@ ATTACHMENTS_FIELD = FieldDef("attachments", "附件", False, "text",
                              "压缩包“附件”文件夹中的文件名（PDF/JPG/PNG），多个用英文分号 ; 分隔，例如 使用登记申请表.pdf;现场照片.jpg",
                              max_length=2000)
 SEQ_FIELD = FieldDef("seq", "序号", True, "text", "正整数，每行唯一；人员信息表用同一序号关联到本行证照", max_length=10)
+# The same column on 人员信息 is a reference, not a key: many persons carry the 序号 of their certificate row.
+PERSON_SEQ_FIELD = FieldDef("seq", "序号", True, "text",
+                            "该人员所属证照在“证照信息”表中的序号（引用证照信息表的行）；同一证照的多名人员填写相同序号",
+                            max_length=10)
 
 PERSON_FIELDS: tuple[FieldDef, ...] = (
     _f("type_code", "人员类型代码", True, "choice",

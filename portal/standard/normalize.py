@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from . import codes
+from .values import NumberWithNote
 
 # Characters that are never meaningful at the ends of a cell: ASCII whitespace, NBSP, ideographic
 # space, zero-width space/joiners and BOM (copy-paste from Word/web pages brings them).
@@ -141,6 +142,28 @@ def parse_number(value: object, label: str, unit: str = "") -> Decimal | None:
         raise ValueError(f"{label}“{text}”不是数字") from None
 
 
+# 最大幅度起重量 «几倍率»: '1.3(2倍率)', '1.3（2倍率）', '1.3 (2倍)' (matched on the half-width text)
+_REEVING_NOTE = re.compile(r"(.*?)\s*\(\s*\d+\s*倍率?\s*\)")
+
+
+def parse_number_with_reeving(value: object, label: str, unit: str = "") -> Decimal | None:
+    """A number that may carry its reeving: '1.3' → Decimal, '1.3(2倍率)' → NumberWithNote (str() is the text as
+    entered, stripped); None when empty. The range checks use the number."""
+    if isinstance(value, str):
+        text = clean_text(value)
+        m = _REEVING_NOTE.fullmatch(to_halfwidth(text))
+        if m:
+            number = parse_number(m[1], label, unit) if m[1] else None
+            if number is None:
+                raise ValueError(f"{label}“{text}”缺少数值，请在倍率前填写数字，例如 1.3(2倍率)")
+            return NumberWithNote(number, text)
+    try:
+        return parse_number(value, label, unit)
+    except ValueError:
+        raise ValueError(f"{label}“{clean_text(value)}”不是数字，请填写数字（单位：{unit}），可注明倍率，"
+                         f"例如 1.3 或 1.3(2倍率)") from None
+
+
 def parse_crane_type(value: object) -> str:
     """设备类别 as its letter T/S/W (accepts the names 塔式起重机/施工升降机/物料提升机); '' when empty."""
     text = to_halfwidth(clean_text(value))
@@ -161,6 +184,20 @@ def parse_personnel_type(value: object, label: str = "人员类型代码") -> st
     if code is None:
         raise ValueError(f"{label}“{text}”无效，请填写 1101～1113 中的代码（见代码表），例如 1101（总监理工程师）")
     return code
+
+
+# Dash-like characters clerks type between the letters and the type letter (the IME's 一 included)
+_RECORD_SPELLING = re.compile(r"([\u4e00-\u9fff][A-Z]{2})[-\u2010-\u2015\u2212\ufe63\u4e00]?([TSW]\d{5})")
+
+
+def clean_record_number(value: object) -> str:
+    """备案编号 in its one canonical spelling, so that R12 compares numbers, not spellings: '晋aa－t23232',
+    '晋AA—T23232', '晋AA T23232' and '晋AAT23232' all become '晋AA-T23232'. Anything else comes back as
+    ``clean_code`` leaves it (R3 then says what is wrong); a spreadsheet number raises ValueError like
+    ``clean_code``."""
+    text = clean_code(value, "备案编号")
+    m = _RECORD_SPELLING.fullmatch(text)
+    return f"{m[1]}-{m[2]}" if m else text
 
 
 def clean_location(value: object) -> str:

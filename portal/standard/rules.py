@@ -23,17 +23,17 @@ from portal import clock
 
 from . import codes
 from .fields import FIELDS, PERSON_FIELD_BY_KEY, PERSON_FIELDS
-from .normalize import (clean_code, clean_location, clean_text, parse_crane_type, parse_date, parse_number,
-                        parse_personnel_type, split_attachments)
+from .normalize import (clean_code, clean_location, clean_record_number, clean_text, parse_crane_type, parse_date,
+                        parse_number, parse_number_with_reeving, parse_personnel_type, split_attachments, to_halfwidth)
 from .values import _RECORD_RE, CertificateNumber, IdNumber, RecordNumber, Uscc
 
 __all__ = [
     "RuleError", "PersonStatus", "PersonLookup", "CheckContext", "FIELDS", "PERSON_FIELDS", "RULE_IDS",
-    "check_certificate", "check_cancellation", "clean_certificate", "clean_person",
+    "check_certificate", "check_cancellation", "check_person_row", "clean_certificate", "clean_person",
     "rule_r1_certificate_number", "rule_r2_division", "rule_r3_record_number", "rule_r4_uscc",
-    "rule_r4_authority", "rule_r5_jurisdiction", "rule_r6_location", "rule_r7_business",
+    "rule_r4_authority", "rule_r4_authority_name", "rule_r5_jurisdiction", "rule_r6_location", "rule_r7_business",
     "rule_r8_persons", "rule_r9_platform", "rule_r10_permit", "rule_r11_dates", "rule_r12_unique",
-    "rule_r13_no_change", "NO_CHANGE",
+    "rule_r12_same_file", "rule_r13_no_change", "NO_CHANGE",
 ]
 
 RULE_IDS = tuple(f"R{i}" for i in range(1, 14)) + ("REQUIRED", "FORMAT")
@@ -91,7 +91,8 @@ class CheckContext:
 
     ``find_person(name, id_number, cert_no, type_code) -> PersonLookup`` (a bare PersonStatus is an answer
     without a message); None skips R9.
-    ``record_prefix_same_city``: R3 also wants the 备案编号 prefix to belong to the project's city.
+    ``authority_name``: the name of the authority ``authority_uscc`` names (R4 checks 发证机关 against it).
+    ``record_number_taken`` is asked with the canonical 备案编号 (``normalize.clean_record_number``).
     """
 
     today: date = field(default_factory=clock.today)  # the business date
@@ -99,7 +100,7 @@ class CheckContext:
     authority_uscc: str | None = None
     record_number_taken: Callable[[str], bool] = _never
     find_person: Callable[[str, str, str, str], PersonLookup | PersonStatus] | None = None
-    record_prefix_same_city: bool = True
+    authority_name: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -157,6 +158,7 @@ def _id_problem(value: str, today: date) -> str | None:
 _TEXT_KEYS = tuple(f.key for f in FIELDS if f.kind == "text" and f.key not in
                    ("record_number", "location", "permit_number"))
 _CODE_KEYS = tuple(f.key for f in FIELDS if f.kind in ("uscc", "division")) + ("record_number", "permit_number")
+_REEVING_KEYS = frozenset(bf.key for bf in codes.business_fields() if bf.reeving)
 _DATE_KEYS = tuple(f.key for f in FIELDS if f.kind == "date")
 _BUSINESS = tuple((f.key, f.label, f.unit) for f in FIELDS if f.crane_type)
 _MAXLEN = {f.key: f.max_length for f in FIELDS}
@@ -172,7 +174,7 @@ def _clean_certificate(values: Mapping[str, object]) -> tuple[dict, dict[str, Ru
     for key in _CODE_KEYS:
         raw = get(key)
         try:
-            out[key] = clean_code(raw, _LABELS[key])
+            out[key] = clean_record_number(raw) if key == "record_number" else clean_code(raw, _LABELS[key])
         except ValueError as e:
             out[key] = clean_text(raw)
             errors[key] = _err("FORMAT", key, out[key], str(e))
@@ -193,7 +195,7 @@ def _clean_certificate(values: Mapping[str, object]) -> tuple[dict, dict[str, Ru
     for key, label, unit in _BUSINESS:
         raw = get(key)
         try:
-            out[key] = parse_number(raw, label, unit)
+            out[key] = (parse_number_with_reeving if key in _REEVING_KEYS else parse_number)(raw, label, unit)
         except ValueError as e:
             out[key] = clean_text(raw)
             errors[key] = _err("R7", key, out[key], str(e).removeprefix(label))
@@ -206,8 +208,9 @@ def _clean_certificate(values: Mapping[str, object]) -> tuple[dict, dict[str, Ru
 
 
 def clean_certificate(values: Mapping[str, object]) -> dict:
-    """Canonical values for storage: stripped text, upper-case codes, dates as ``date`` (or None), crane type
-    letter, business numbers as ``Decimal`` (or None), attachments as a list of names.
+    """Canonical values for storage: stripped text, upper-case codes, the canonical 备案编号, dates as ``date``
+    (or None), crane type letter, business numbers as ``Decimal`` (or None; ``NumberWithNote`` for a number
+    with its reeving), attachments as a list of names.
 
     Never raises: a value that cannot be read is returned as stripped text (the rules report it).
     """
@@ -273,7 +276,8 @@ def rule_r1_certificate_number(number: object, *, project_division: str | None =
     errors = []
     if codes.division(n.division) is None:
         errors.append(_err("R1", "certificate_number", text,
-                           f"证书编号“{text}”中的区划代码 {n.division} 不是山西省有效的区划代码（见代码表）"))
+                           f"证书编号“{text}”中的区划代码 {n.division} 不是山西省有效的区划代码（见代码表）"
+                           f"{_successor_hint(n.division)}"))
     if project_division and n.division != project_division:
         errors.append(_err("R1", "certificate_number", text,
                            f"证书编号“{text}”中的区划代码 {n.division} 应与工程项目地址所在区划代码 {project_division} 一致"))
@@ -289,11 +293,29 @@ def rule_r1_certificate_number(number: object, *, project_division: str | None =
 _DIVISION_RE = re.compile(r"\d{6}")
 
 
+def _successors(old: codes.AbolishedDivision) -> str:
+    """'140404 上党区' (several joined by 、)."""
+    return "、".join(f"{c} {d.full_name}" if (d := codes.division(c)) else c for c in old.successors)
+
+
+def _successor_hint(code: str) -> str:
+    """'；140421 长治市长治县已撤销（2018-11-23 后不再使用），现为 140404 长治市上党区' for an abolished code, else ''."""
+    old = codes.abolished_division(code)
+    if old is None:
+        return ""
+    return f"；{code} {old.full_name}已撤销（{old.valid_until.isoformat()} 后不再使用），现为 {_successors(old)}"
+
+
 def rule_r2_division(code: str, key: str = "project_division") -> list[RuleError]:
-    """R2: a 6-digit GB/T 2260 code of the appendix or a folded Shanxi district."""
+    """R2: a 6-digit GB/T 2260 code of the appendix or a folded Shanxi district; an abolished code is named with
+    its successor(s)."""
     if not _DIVISION_RE.fullmatch(code):
         return [_err("R2", key, code, f"“{code}”不是 6 位数字的行政区划代码，请从代码表中选择，例如 140105（太原市小店区）")]
     if codes.division(code) is None:
+        old = codes.abolished_division(code)
+        if old is not None:
+            return [_err("R2", key, code, f"“{code}”是已撤销的区划代码（{old.full_name}，{old.valid_until.isoformat()} 后不再"
+                                          f"使用），现为 {_successors(old)}，请填写现行代码")]
         hint = ""
         city = codes.division(code[:4] + "00")
         if city is not None:
@@ -303,25 +325,24 @@ def rule_r2_division(code: str, key: str = "project_division") -> list[RuleError
     return []
 
 
-def rule_r3_record_number(record_number: str, crane_type: str | None = None, project_division: str | None = None,
-                          *, same_city: bool = True) -> list[RuleError]:
-    """R3 备案编号 晋AA-T00001: structure, prefix in the appendix, letter = 设备类别 and (``same_city``) a prefix
-    of the project division's city."""
+def rule_r3_record_number(record_number: str, crane_type: str | None = None) -> list[RuleError]:
+    """R3 备案编号 晋AA-T00001 (canonical): structure, a province's 简称, for 晋 a prefix of the appendix, and the
+    type letter = 设备类别. The letters say where the *owner* registered the machine (建质[2008]76号), so the
+    project's county plays no part; another province's letters are checked for shape only."""
     try:
         rn = RecordNumber.parse(record_number)
     except ValueError as e:
         return [_err("R3", "record_number", record_number, str(e))]
     errors = []
-    owner = codes.division_by_prefix(rn.prefix)
-    expected = codes.division(project_division) if project_division else None
-    if owner is None:
-        hint = f"；工程所在地 {expected.full_name} 对应的前缀为 {expected.prefix}" if expected else ""
+    province = codes.province_by_abbreviation(rn.province)
+    if province is None:
         errors.append(_err("R3", "record_number", record_number,
-                           f"备案编号“{record_number}”的前缀“{rn.prefix}”不在附录编码表中，请核对地市和区县字母（见代码表）{hint}"))
-    elif same_city and expected is not None and owner.city_code != expected.city_code:
+                           f"备案编号“{record_number}”的第一位“{rn.province}”不是省级行政区的简称（如 晋、冀、京），"
+                           f"应为产权单位备案所在省份的简称"))
+    elif province.code == codes.HOME_PROVINCE_CODE and codes.division_by_prefix(rn.prefix) is None:
         errors.append(_err("R3", "record_number", record_number,
-                           f"备案编号“{record_number}”的前缀“{rn.prefix}”属于{owner.full_name}，与工程所在地 "
-                           f"{expected.code} {expected.full_name} 不符，应为 {expected.prefix} 等{expected.city_name}的前缀"))
+                           f"备案编号“{record_number}”的前缀“{rn.prefix}”不在附录编码表中，请核对产权备案所在地的地市和区县字母"
+                           f"（见代码表“备案编号前缀”列）"))
     if crane_type and rn.type_letter != crane_type:
         errors.append(_err("R3", "record_number", record_number,
                            f"备案编号“{record_number}”中的类别字母 {rn.type_letter} 与设备类别 {crane_type} 不一致，"
@@ -341,6 +362,19 @@ def rule_r4_authority(value: str, ctx: CheckContext) -> list[RuleError]:
         return [_err("R4", "authority_uscc", value,
                      f"“{value}”不是您所在发证机关的代码，应为 {ctx.authority_uscc}；只能以本机关名义发证")]
     return []
+
+
+def _name_key(name: str) -> str:
+    return "".join(to_halfwidth(name).split())
+
+
+def rule_r4_authority_name(name: str, code: str, ctx: CheckContext) -> list[RuleError]:
+    """R4: 发证机关 must be the name of the authority whose code 发证机关代码 gives (spaces and full-width
+    characters aside). Only known for the operator's own authority (a foreign code is refused by R4 already)."""
+    if not ctx.authority_name or code != ctx.authority_uscc or _name_key(name) == _name_key(ctx.authority_name):
+        return []
+    return [_err("R4", "authority_name", name, f"“{name}”不是发证机关代码 {code} 对应的发证机关，"
+                                               f"应为“{ctx.authority_name}”")]
 
 
 def rule_r5_jurisdiction(code: str, ctx: CheckContext) -> list[RuleError]:
@@ -504,9 +538,27 @@ def rule_r9_platform(persons: Sequence[Mapping[str, str]], ctx: CheckContext, at
 _PERMIT_RE = re.compile(r"\d{18}")
 
 
+def _permit_division_problem(div: str, day: date | None) -> str | None:
+    """Why the permit's first 6 digits are not the permit authority's code on the permit's date, or None.
+
+    Valid: a current code, the province's own code (140000), or a code abolished since but still in use on
+    ``day`` (太谷县 140726 until 太谷区 140703 was set up)."""
+    if codes.division(div) is not None or div == codes.HOME_PROVINCE_CODE:
+        return None
+    old = codes.abolished_division(div)
+    if old is None:
+        return (f"前 6 位“{div}”不是山西省的行政区划代码（见代码表；撤销前的旧代码也可使用），"
+                f"应为发证机关所在地的区划代码")
+    if day is not None and day > old.valid_until:
+        return (f"前 6 位“{div}”是{old.full_name}的代码，{old.valid_until.isoformat()} 后已撤销（现为 {_successors(old)}），"
+                f"报建日期为 {day.isoformat()} 的施工许可证不应使用该代码，请核对施工许可证编号")
+    return None
+
+
 def rule_r10_permit(text: str, today: date) -> list[RuleError]:
-    """R10 建筑工程施工许可证编号: 18 digits = division (R2) + date YYYYMMDD not in the future + 2-digit
-    same-day sequence + category 01–19."""
+    """R10 建筑工程施工许可证编号: 18 digits = the permit authority's division code *on the permit's date* (the
+    current table, 140000, or an abolished code before its change) + date YYYYMMDD (real, not in the future)
+    + same-day serial 01–99 + category 01–19."""
     def err(msg: str) -> RuleError:
         return _err("R10", "permit_number", text, msg)
 
@@ -514,18 +566,22 @@ def rule_r10_permit(text: str, today: date) -> list[RuleError]:
         return [err(f"“{text}”应为 18 位数字（实际 {len(text)} 位）：6 位区划代码 + 8 位报建日期 + 2 位序号 + "
                     f"2 位专业分类代码，例如 140105202501150101")]
     errors = []
-    div, day, category = text[:6], text[6:14], text[16:18]
-    if codes.division(div) is None:
-        errors.append(err(f"前 6 位“{div}”不是山西省有效的行政区划代码（见代码表），应为发证机关所在地的区划代码"))
+    div, day, serial, category = text[:6], text[6:14], text[14:16], text[16:18]
     try:
-        d = date(int(day[:4]), int(day[4:6]), int(day[6:]))
+        d: date | None = date(int(day[:4]), int(day[4:6]), int(day[6:]))
     except ValueError:
+        d = None
+    problem = _permit_division_problem(div, d)
+    if problem:
+        errors.append(err(problem))
+    if d is None:
         errors.append(err(f"第 7～14 位“{day}”不是有效的报建日期（YYYYMMDD）"))
-    else:
-        if d > today:
-            errors.append(err(f"第 7～14 位的报建日期 {d.isoformat()} 晚于今天，请核对"))
-        elif d.year < 1990:
-            errors.append(err(f"第 7～14 位的报建日期 {d.isoformat()} 不合理，请核对"))
+    elif d > today:
+        errors.append(err(f"第 7～14 位的报建日期 {d.isoformat()} 晚于今天，请核对"))
+    elif d.year < 1990:
+        errors.append(err(f"第 7～14 位的报建日期 {d.isoformat()} 不合理，请核对"))
+    if serial == "00":
+        errors.append(err("第 15～16 位同日报建序号“00”无效，应为 01～99"))
     if codes.permit_category(category) is None:
         errors.append(err(f"最后 2 位专业分类代码“{category}”无效，应为 01～19（见代码表，例如 01 一般工业与民用建筑工程）"))
     return errors
@@ -561,6 +617,13 @@ def rule_r12_unique(record_number: str, ctx: CheckContext) -> list[RuleError]:
 
 
 NO_CHANGE = "建筑起重机械使用登记证书只提供新申请录入、注销，不可变更（R13）"
+
+
+def rule_r12_same_file(record_number: str, other_row: int, other_seq: str) -> list[RuleError]:
+    """R12 inside one import file: an earlier row that would itself be issued has the same (canonical) 备案编号."""
+    return [_err("R12", "record_number", record_number,
+                 f"备案编号 {record_number} 与第 {other_row} 行的备案编号相同（序号 {other_seq}），同一设备在一个文件中只能"
+                 f"登记一次；请删除重复的行或核对备案编号")]
 
 
 def rule_r13_no_change(operation: str = "变更") -> list[RuleError]:
@@ -632,6 +695,8 @@ def check_certificate(values: Mapping[str, object], persons: Sequence[Mapping[st
             errors += rule_r4_uscc(key, clean[key])
     if ok("authority_uscc"):
         errors += rule_r4_authority(clean["authority_uscc"], ctx)
+        if ok("authority_name"):
+            errors += rule_r4_authority_name(clean["authority_name"], clean["authority_uscc"], ctx)
     if ok("contractor_name") != ok("contractor_uscc") and "contractor_uscc" not in bad:
         missing = "contractor_uscc" if ok("contractor_name") else "contractor_name"
         errors.append(_err("REQUIRED", missing, "", "填写施工总承包单位时，名称和统一社会信用代码须同时填写"))
@@ -644,10 +709,7 @@ def check_certificate(values: Mapping[str, object], persons: Sequence[Mapping[st
             errors += rule_r5_jurisdiction(clean["project_division"], ctx)
     letter = clean["crane_type"] if ok("crane_type") else None
     if ok("record_number"):
-        r3 = rule_r3_record_number(clean["record_number"], letter,
-                                   clean["project_division"] if division_ok else None,
-                                   same_city=ctx.record_prefix_same_city)
-        errors += r3
+        errors += rule_r3_record_number(clean["record_number"], letter)
         if _RECORD_RE.fullmatch(clean["record_number"]):  # a malformed number cannot be looked up
             errors += rule_r12_unique(clean["record_number"], ctx)
     if ok("location"):
@@ -668,6 +730,12 @@ def check_certificate(values: Mapping[str, object], persons: Sequence[Mapping[st
         skip = set(reported) | {e.person_index for e in r8 if e.person_index is not None}
         errors += rule_r9_platform(cleaned_persons, ctx, "issue", skip=skip, person_rows=person_rows)
     return errors
+
+
+def check_person_row(person: Mapping[str, object], today: date, sheet_row: int) -> list[RuleError]:
+    """The checks of one person on its own (an import's 人员信息 row that belongs to no certificate row)."""
+    cleaned, errors, reported = _check_persons([person], today, [sheet_row])
+    return errors + rule_r8_persons(cleaned, today, new_issue=False, skip=reported, person_rows=[sheet_row])
 
 
 def check_cancellation(persons: Sequence[Mapping[str, object]], ctx: CheckContext) -> list[RuleError]:

@@ -1,4 +1,4 @@
-"""Value types of the standard: 证书编号, 备案编号, 统一社会信用代码, 身份证号码.
+"""Value types of the standard: 证书编号, 备案编号, 统一社会信用代码, 身份证号码, a number with a note.
 
 Each is a frozen dataclass with ``parse(text)`` (raises ``ValueError`` with a Chinese message that shows
 the value and says how to fix it) and ``__str__`` giving the canonical text, so that
@@ -11,14 +11,16 @@ import operator
 import re
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from portal import clock
 
-__all__ = ["CertificateNumber", "RecordNumber", "Uscc", "IdNumber"]
+__all__ = ["CertificateNumber", "RecordNumber", "Uscc", "IdNumber", "NumberWithNote"]
 
 _CERT_RE = re.compile(r"(\d{6})([TSW])（(\d{4})）(\d{7})")
 _CERT_HALF_RE = re.compile(r"(\d{6})([TSW])[(（](\d{4})[)）](\d{7})")
-_RECORD_RE = re.compile(r"晋([A-Z])([A-Z])-([TSW])(\d{5})")
+# 省份简称 (one CJK character) + city letter + county letter + '-' + type letter + 5 digits
+_RECORD_RE = re.compile(r"([\u4e00-\u9fff][A-Z]{2})-([TSW])(\d{5})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,26 +68,59 @@ class CertificateNumber:
 
 @dataclass(frozen=True, slots=True)
 class RecordNumber:
-    """备案编号 (R3): 晋 + city letter + county letter + '-' + type letter + 5 digits, e.g. 晋AA-T00001."""
+    """备案编号 (R3): 省份简称 + city letter + county letter + '-' + type letter + 5 digits, e.g. 晋AA-T00001.
 
-    prefix: str  # '晋AA'
+    The 备案 is made where the owner registered the machine (建质[2008]76号), in any province: 冀AA-T00001 is
+    a well-formed number too. Whether its letters exist is rule R3.
+    """
+
+    prefix: str  # '晋AA': 省份简称 + city letter + county letter
     type_letter: str
     serial: int
 
+    @property
+    def province(self) -> str:
+        """The 省份简称, e.g. '晋'."""
+        return self.prefix[0]
+
     @classmethod
     def parse(cls, text: str) -> "RecordNumber":
-        """Parse a 备案编号 (structure only; whether the prefix exists is rule R3)."""
+        """Parse a canonical 备案编号 (structure only; ``normalize.clean_record_number`` makes it canonical)."""
         m = _RECORD_RE.fullmatch(text)
         if not m:
-            raise ValueError(f"备案编号“{text}”格式不正确，应为“晋”+ 地市字母 + 区县字母 + “-”+ 设备类别字母"
+            raise ValueError(f"备案编号“{text}”格式不正确，应为 省份简称 + 地市字母 + 区县字母 + “-” + 设备类别字母"
                              f"(T/S/W) + 5 位流水号，例如 晋AA-T00001")
-        city, county, letter, serial = m.groups()
+        prefix, letter, serial = m.groups()
         if int(serial) == 0:
             raise ValueError(f"备案编号“{text}”的流水号不能为 00000")
-        return cls(f"晋{city}{county}", letter, int(serial))
+        return cls(prefix, letter, int(serial))
 
     def __str__(self) -> str:
         return f"{self.prefix}-{self.type_letter}{self.serial:05d}"
+
+
+class NumberWithNote(Decimal):
+    """A number the clerk wrote with a note, e.g. 最大幅度起重量 ``1.3(2倍率)`` (the manual's «几倍率»).
+
+    It compares and computes as its number (the range checks use it); ``str()`` gives the text as entered,
+    which is what is stored and printed.
+    """
+
+    __slots__ = ("text",)
+
+    def __new__(cls, number: Decimal, text: str) -> "NumberWithNote":
+        obj = super().__new__(cls, number)
+        obj.text = text
+        return obj
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"NumberWithNote({Decimal(self)!r}, {self.text!r})"
+
+    def __reduce__(self):
+        return NumberWithNote, (Decimal(self), self.text)
 
 
 # GB 32100-2015: 31 characters (no I, O, S, V, Z); weights 3^(i-1) mod 31

@@ -4,7 +4,8 @@
 * ``open_import_zip(src)`` – safety checks of an uploaded zip (``ImportRefused`` with one Chinese message)
   and streaming of its rows as ``ImportRow`` (read with python-calamine: ~15× faster than openpyxl);
 * ``check_import_file(f, ctx)`` – every rule on every row (the CLI ``certs check``);
-* ``write_failure_report(dest, failed_rows)`` – failed rows in the template layout + 错误信息, re-importable.
+* ``write_failure_report(dest, failed_rows, person_failures)`` – failed rows of both sheets in the template
+  layout + 错误信息, re-importable.
 """
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ from typing import BinaryIO, Iterable, Iterator, Sequence
 
 from . import codes
 from .fields import (ATTACHMENTS_FIELD, EXAMPLE_CERTIFICATE, EXAMPLE_PERSONS, EXAMPLE_SEQ, FIELDS, PERSON_FIELDS,
-                     SEQ_FIELD, FieldDef)
-from .normalize import clean_seq, clean_text, parse_date, split_attachments
-from .rules import CheckContext, RuleError, check_certificate
+                     PERSON_SEQ_FIELD, SEQ_FIELD, FieldDef)
+from .normalize import clean_record_number, clean_seq, clean_text, parse_date, split_attachments
+from .rules import CheckContext, RuleError, check_certificate, check_person_row, rule_r12_same_file
 
 TEMPLATE_ZIP_NAME = "建筑起重机械使用登记证书导入模板.zip"
 TEMPLATE_XLSX_NAME = "建筑起重机械使用登记证书导入模板.xlsx"
@@ -29,7 +30,7 @@ ATTACHMENT_DIR = "附件"
 CERT_SHEET, PERSON_SHEET, HELP_SHEET, CODE_SHEET = "证照信息", "人员信息", "填写说明", "代码表"
 ERROR_HEADER = "错误信息"
 CERT_COLUMNS: tuple[FieldDef, ...] = (SEQ_FIELD, *FIELDS, ATTACHMENTS_FIELD)
-PERSON_COLUMNS: tuple[FieldDef, ...] = (SEQ_FIELD, *PERSON_FIELDS)
+PERSON_COLUMNS: tuple[FieldDef, ...] = (PERSON_SEQ_FIELD, *PERSON_FIELDS)
 CERT_HEADERS = tuple(f.header for f in CERT_COLUMNS)
 PERSON_HEADERS = tuple(f.header for f in PERSON_COLUMNS)
 ATTACHMENT_EXTENSIONS = (".pdf", ".jpg", ".jpeg", ".png")
@@ -226,6 +227,17 @@ class ImportRow:
     problems: list[RuleError] = field(default_factory=list)
 
 
+@dataclass
+class PersonRowFailure:
+    """A 人员信息 row that belongs to no certificate row (no 序号, or a 序号 that the 证照信息 sheet lacks): a failed
+    row of its own, counted, reported and written to the failure report's 人员信息 sheet (SPEC §6)."""
+
+    excel_row: int
+    seq: str
+    values: dict[str, object]
+    errors: list[RuleError]
+
+
 def _norm_header(h: object) -> str:
     text = clean_text(h)
     text = "".join(text.split()).replace("（", "(").replace("）", ")")
@@ -275,6 +287,7 @@ class ImportFile:
         self._person_columns = person_columns
         self.attachments = attachments  # file name → raw zip entry name
         self.problems: list[RuleError] = []  # file-level problems not tied to a certificate row
+        self.orphan_persons: list[PersonRowFailure] = []  # with their 序号 error; see orphan_person_failures()
         self._persons_by_seq: dict[str, list[tuple[int, dict]]] = {}
         self._group_persons()
         self._person_rows = []  # grouped copies kept; free the raw rows
@@ -304,13 +317,15 @@ class ImportFile:
                     tuple(clean_text(person[f.key]) for f in PERSON_FIELDS) in example:
                 continue
             if not seq:
-                self.problems.append(RuleError("REQUIRED", "seq", f"人员信息表第{excel_row}行 序号", "",
-                                               f"人员信息表第{excel_row}行 序号：为必填项，请填写该人员所属证照的序号"))
+                self.orphan_persons.append(PersonRowFailure(excel_row, seq, person, [RuleError(
+                    "REQUIRED", "seq", f"人员信息表第{excel_row}行 序号", "",
+                    f"人员信息表第{excel_row}行 序号：为必填项，请填写该人员所属证照在证照信息表中的序号")]))
                 continue
             if seq not in seqs:
-                self.problems.append(RuleError("FORMAT", "seq", f"人员信息表第{excel_row}行 序号", seq,
-                                               f"人员信息表第{excel_row}行 序号：证照信息表中没有序号为 {seq} 的行，"
-                                               f"请核对该人员所属证照的序号"))
+                self.orphan_persons.append(PersonRowFailure(excel_row, seq, person, [RuleError(
+                    "FORMAT", "seq", f"人员信息表第{excel_row}行 序号", seq,
+                    f"人员信息表第{excel_row}行 序号：证照信息表中没有序号为 {seq} 的行，该人员未导入；"
+                    f"请核对该人员所属证照的序号")]))
                 continue
             self._persons_by_seq.setdefault(seq, []).append((excel_row, person))
 
@@ -333,9 +348,19 @@ class ImportFile:
         return None
 
     def record_numbers(self) -> set[str]:
-        """Every 备案编号 of the file as typed (cleaned), so R12 can be looked up for all rows at once."""
+        """Every 备案编号 of the file, canonical (as the rules see it), so R12 is looked up for all rows at once."""
         col = self._cert_columns["record_number"]
-        return {number for number in (clean_text(row[col]).upper() for _, row in self._cert_rows) if number}
+        skip = self._example_row_index()
+        numbers = set()
+        for idx, (_, row) in enumerate(self._cert_rows):
+            if idx == skip:
+                continue
+            try:
+                numbers.add(clean_record_number(row[col]))
+            except ValueError:  # a spreadsheet number: FORMAT error, nothing to look up
+                continue
+        numbers.discard("")
+        return numbers
 
     def __len__(self) -> int:
         return len(self._cert_rows) - (self._example_row_index() is not None)
@@ -345,8 +370,10 @@ class ImportFile:
         cols = self._cert_columns
         skip = self._example_row_index()
         counts: dict[str, int] = {}
-        for s in self._seqs:
+        first: dict[str, int] = {}
+        for i, s in enumerate(self._seqs):
             counts[s] = counts.get(s, 0) + 1
+            first.setdefault(s, i)
         keys = [(f.key, cols[f.key]) for f in CERT_COLUMNS[1:]]
         for idx, (excel_row, row) in enumerate(self._cert_rows):
             if idx == skip:
@@ -361,7 +388,8 @@ class ImportFile:
             if seq and counts.get(seq, 0) > 1:
                 problems.append(RuleError("FORMAT", "seq", "序号", seq,
                                           f"序号：{seq} 在证照信息表中出现了 {counts[seq]} 次，序号必须唯一（人员按序号关联），请修改"))
-            persons = self._persons_by_seq.get(seq, []) if seq and counts.get(seq, 0) == 1 else []
+            # a 序号 used twice fails both rows; its persons go with the first, so the failure report keeps them
+            persons = self._persons_by_seq.get(seq, []) if seq and first[seq] == idx else []
             names = split_attachments(values.get("attachments"))
             for name in names:
                 if not name.lower().endswith(ATTACHMENT_EXTENSIONS):
@@ -516,46 +544,54 @@ def _open(source: bytes, max_unpacked: int) -> ImportFile:
 
 @dataclass
 class CheckReport:
-    """Result of checking a whole import file."""
+    """Result of checking a whole import file. ``total``/``invalid`` count the failed 人员信息 rows too."""
 
     total: int
     valid: int
     invalid: int
-    rows: list[tuple[str, list[RuleError]]]  # (序号, errors) for every row; [] = valid
-    file_problems: list[RuleError] = field(default_factory=list)  # e.g. persons pointing at a missing 序号
+    rows: list[tuple[str, list[RuleError]]]  # (序号, errors) for every certificate row; [] = valid
+    file_problems: list[RuleError] = field(default_factory=list)
+    person_failures: list[PersonRowFailure] = field(default_factory=list)  # persons of no certificate row
 
     @property
     def failed(self) -> list[tuple[str, list[RuleError]]]:
-        """Only the rows with errors."""
+        """Only the certificate rows with errors."""
         return [(s, e) for s, e in self.rows if e]
 
 
 def check_import_rows(import_file: ImportFile, ctx: CheckContext) -> Iterator[tuple[ImportRow, list[RuleError]]]:
-    """Check every row (all rules, all errors) and yield (row, errors); a 备案编号 used by an earlier row of
-    the same file counts as taken (R12)."""
-    seen: set[str] = set()
-    taken = ctx.record_number_taken
-
-    def record_number_taken(number: str) -> bool:
-        return number in seen or taken(number)
-
-    row_ctx = CheckContext(today=ctx.today, jurisdiction=ctx.jurisdiction, authority_uscc=ctx.authority_uscc,
-                           record_number_taken=record_number_taken, find_person=ctx.find_person,
-                           record_prefix_same_city=ctx.record_prefix_same_city)
+    """Check every row (all rules, all errors) and yield (row, errors). R12 compares the canonical 备案编号 with
+    the database (``ctx.record_number_taken``) and with the earlier rows of the file that pass every check
+    (rows that would be issued): a copy of a row that fails is not a duplicate of anything."""
+    passed: dict[str, ImportRow] = {}  # canonical 备案编号 → the first row with it that passes
     for row in import_file.rows():
         errors = list(row.problems)
-        errors += check_certificate(row.values, row.persons, row_ctx, person_rows=row.person_rows)
-        number = clean_text(row.values.get("record_number")).upper()
-        if number:
-            seen.add(number)
+        errors += check_certificate(row.values, row.persons, ctx, person_rows=row.person_rows)
+        try:
+            number = clean_record_number(row.values.get("record_number"))
+        except ValueError:  # reported by check_certificate as FORMAT
+            number = ""
+        if number and number in passed:
+            errors += rule_r12_same_file(number, passed[number].excel_row, passed[number].seq)
+        elif number and not errors:
+            passed[number] = row
         yield row, errors
+
+
+def orphan_person_failures(import_file: ImportFile, ctx: CheckContext) -> list[PersonRowFailure]:
+    """The 人员信息 rows of no certificate row, each with its 序号 error and whatever else is wrong with it."""
+    return [PersonRowFailure(p.excel_row, p.seq, p.values,
+                             p.errors + check_person_row(p.values, ctx.today, p.excel_row))
+            for p in import_file.orphan_persons]
 
 
 def check_import_file(import_file: ImportFile, ctx: CheckContext) -> CheckReport:
     """Check a whole import file without issuing anything (the core of CLI ``certs check``)."""
     rows = [(row.seq, errors) for row, errors in check_import_rows(import_file, ctx)]
-    invalid = sum(1 for _, e in rows if e)
-    return CheckReport(len(rows), len(rows) - invalid, invalid, rows, list(import_file.problems))
+    persons = orphan_person_failures(import_file, ctx)
+    invalid = sum(1 for _, e in rows if e) + len(persons)
+    total = len(rows) + len(persons)
+    return CheckReport(total, total - invalid, invalid, rows, list(import_file.problems), persons)
 
 
 # ---------------------------------------------------------------------------------------------- failure report
@@ -569,10 +605,12 @@ def _cell_value(v: object) -> object:
 
 
 def write_failure_report(path: str | os.PathLike | BinaryIO,
-                         failed_rows: Iterable[tuple[ImportRow, list[RuleError]]]) -> int:
-    """Write the failed rows (with their persons) in the template layout plus a 错误信息 column; offending
-    cells are filled red with the message as a comment. Returns the number of rows written. The file can be
-    fixed and uploaded again as it is (the importer ignores the 错误信息 column)."""
+                         failed_rows: Iterable[tuple[ImportRow, list[RuleError]]],
+                         person_failures: Sequence[PersonRowFailure] = ()) -> int:
+    """Write the failed rows (with their persons) and the failed 人员信息 rows of no certificate row in the
+    template layout plus a 错误信息 column; offending cells are filled red with the message as a comment.
+    Returns the number of certificate rows written. The file can be fixed and uploaded again as it is (the
+    importer ignores the 错误信息 column)."""
     cert_index = {f.key: i for i, f in enumerate(CERT_COLUMNS)}
     person_index = {f.key: i for i, f in enumerate(PERSON_COLUMNS)}
     person_out: list[tuple[list, dict[int, str]]] = []
@@ -602,8 +640,19 @@ def write_failure_report(path: str | os.PathLike | BinaryIO,
                 person_out.append((pvalues, pcomments))
             yield values, comments
 
+    def orphan_rows():
+        for failure in person_failures:
+            pvalues = [failure.seq] + [_cell_value(failure.values.get(f.key)) for f in PERSON_FIELDS]
+            pcomments: dict[int, str] = {}
+            for e in failure.errors:
+                i = person_index.get(e.key, 0)
+                pcomments[i] = f"{pcomments[i]}\n{e.message}" if i in pcomments else e.message
+            pvalues.append("\n".join(e.message for e in failure.errors))
+            yield pvalues, pcomments
+
     # persons are collected while the certificate sheet is written (write-only sheets are sequential)
     cert_list = list(cert_rows())
+    person_out.extend(orphan_rows())
     wb = _build_workbook(cert_list, person_out, error_column=True, example=False)
     wb.save(path)
     return count

@@ -58,6 +58,25 @@ def test_r12_refuses_a_second_valid_certificate_for_a_record_number(demo):
     assert [e.rule for e in refused.value.errors] == ["R12"]
 
 
+def test_r12_compares_any_spelling_of_the_record_number_and_stores_the_canonical_one(demo):
+    from portal.certificates.issuing import record_number_taken, taken_record_numbers
+    clerk = _user("clerk")
+    cert = issue_certificate(clerk, issuable_certificate(record_number="晋aa－t00001"), issuable_persons(),
+                             options=IssueOptions(seal_now=False))
+    assert cert.record_number == "晋AA-T00001"
+    assert record_number_taken("晋AAT00001") and taken_record_numbers(["晋AA—T00001", "晋AA-T00002"]) == {"晋AA-T00001"}
+    with pytest.raises(IssueRefused) as refused:
+        issue_certificate(clerk, issuable_certificate(record_number="晋AA—T00001"), issuable_persons())
+    assert [e.rule for e in refused.value.errors] == ["R12"]
+
+
+def test_the_authority_name_must_match_its_code(demo):
+    with pytest.raises(IssueRefused) as refused:
+        issue_certificate(_user("clerk"), issuable_certificate(authority_name="大同市住房和城乡建设局"), issuable_persons())
+    assert [(e.rule, e.message) for e in refused.value.errors] == [
+        ("R4", "发证机关：“大同市住房和城乡建设局”不是发证机关代码 11140100MB0000002K 对应的发证机关，应为“太原市住房和城乡建设局”")]
+
+
 def test_another_authority_cannot_issue_in_taiyuan_name(demo):
     with pytest.raises(IssueRefused) as refused:
         issue_certificate(_user("datong"), issuable_certificate(), issuable_persons())

@@ -66,6 +66,7 @@ def test_search_filters_in_the_query_and_htmx_gets_only_the_rows(world, login_as
     assert world["other"].number in by_name and world["tai"].number not in by_name
     by_record = rows(record_number="晋aa-t00001")
     assert world["tai"].number in by_record and world["other"].number not in by_record
+    assert world["tai"].number in rows(record_number="晋aa－t00001") == by_record  # full-width dash: same number
     number = world["tai"].number.replace("（", "(").replace("）", ")")
     assert "共 1 条" in rows(number=number) and "共 0 条" in rows(holder_name="%")
     fragment = client.get(url, query_string={"record_number": "晋BC-T00001"}, headers={"HX-Request": "true"})

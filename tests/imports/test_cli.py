@@ -27,7 +27,7 @@ def test_check_json_lists_every_row_with_its_errors_and_writes_nothing(demo, run
                                  "--json"])
     assert result.exit_code == 1, result.output
     report = json.loads(result.stdout)
-    assert set(report) == {"total", "valid", "invalid", "rows"}
+    assert set(report) == {"total", "valid", "invalid", "rows", "person_rows"} and report["person_rows"] == []
     assert (report["total"], report["valid"], report["invalid"]) == (5, 3, 2)
     assert [r["row"] for r in report["rows"]] == [2, 3, 4, 5, 6]
     errors = {r["row"]: r["errors"] for r in report["rows"]}
@@ -61,7 +61,7 @@ def test_import_json_runs_the_task_to_its_end(demo, runner, tmp_path):
     result = runner.invoke(args=["certs", "import", path, "--operator", "clerk", "--json"])
     assert result.exit_code == 1, result.output
     out = json.loads(result.stdout)
-    assert set(out) == {"task_id", "total", "succeeded", "failed", "failure_report", "rows"}
+    assert set(out) == {"task_id", "total", "succeeded", "failed", "failure_report", "rows", "person_rows"}
     assert (out["total"], out["succeeded"], out["failed"]) == (5, 3, 2)
     assert out["failure_report"].endswith(f"reports/{out['task_id']}.xlsx")
     assert [(r["row"], r["certificate_number"]) for r in out["rows"]] == [

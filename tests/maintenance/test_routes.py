@@ -104,6 +104,7 @@ def test_type_card_links_to_the_list(demo, login_as):
     ({"holder_name": "太原"}, []),  # a prefix, not a substring
     ({"holder_uscc": USCC2.lower()}, [2]),
     ({"record_number": "晋aa-t00003"}, [3]),
+    ({"record_number": "晋ＡＡ—Ｔ00003"}, [3]), ({"record_number": " 晋AAT00003 "}, [3]),  # any spelling of one number
     ({"project_name": "阳光花园"}, [2, 1]),
     ({"status": "issued", "issued_from": "2025-05-01", "issued_to": "2025-05-31"}, [3]),
     ({"issued_to": "2025-03-31"}, [2]),

@@ -60,14 +60,18 @@ def test_certificate_number_invalid(text, hint):
         CertificateNumber.parse(text)
 
 
-@pytest.mark.parametrize("text", ["晋AA-T00001", "晋JP-W99999"])
+@pytest.mark.parametrize("text", ["晋AA-T00001", "晋JP-W99999", "京AA-T00001", "冀BC-S12345"])
 def test_record_number_valid(text):
-    assert str(RecordNumber.parse(text)) == text and RecordNumber.parse(text).prefix == text[:3]
+    n = RecordNumber.parse(text)
+    assert str(n) == text and n.prefix == text[:3] and n.province == text[0]
 
 
-@pytest.mark.parametrize("text", ["晋AA-T0001", "晋A-T00001", "京AA-T00001", "晋AA-X00001", "晋AAT00001", "晋AA-T00000"])
-def test_record_number_invalid(text):
-    with pytest.raises(ValueError, match="备案编号"):
+@pytest.mark.parametrize("text,hint", [
+    ("晋AA-T0001", "格式不正确"), ("晋A-T00001", "格式不正确"), ("晋AA-X00001", "格式不正确"),
+    ("晋AAT00001", "格式不正确"),  # parse takes the canonical spelling only; clean_record_number inserts the dash
+    ("AAA-T00001", "格式不正确"), ("晋AA-T00000", "不能为 00000")])
+def test_record_number_invalid(text, hint):
+    with pytest.raises(ValueError, match=hint):
         RecordNumber.parse(text)
 
 
@@ -158,3 +162,48 @@ def test_certificate_number_round_trip(division, letter, year, serial):
 def test_record_number_round_trip(prefix, letter, serial):
     n = RecordNumber(prefix, letter, serial)
     assert RecordNumber.parse(str(n)) == n
+
+
+def test_provinces_all_34_with_their_abbreviations():
+    provinces = codes.provinces()
+    assert len(provinces) == 34 and len({p.code for p in provinces}) == 34
+    abbreviations = [a for p in provinces for a in p.abbreviations]
+    assert len(abbreviations) == len(set(abbreviations))  # one 简称 names one province
+    assert codes.province_by_abbreviation("晋").code == codes.HOME_PROVINCE_CODE == "140000"
+    assert codes.province_by_abbreviation("冀").name == "河北省"
+    assert codes.province_by_abbreviation("川") == codes.province_by_abbreviation("蜀") == codes.province("510000")
+    assert codes.province_by_abbreviation("A") is None and codes.province_by_abbreviation("夏") is None
+
+
+@pytest.mark.parametrize("old,name,until,successors", [
+    ("140726", "太谷县", date(2020, 4, 26), ("140703",)),
+    ("140421", "长治县", date(2018, 11, 23), ("140404",)),
+    ("140424", "屯留县", date(2018, 11, 23), ("140405",)),
+    ("140481", "潞城市", date(2018, 11, 23), ("140406",)),
+    ("140402", "城区", date(2018, 11, 23), ("140403",)),
+    ("140411", "郊区", date(2018, 11, 23), ("140403",)),
+    ("140202", "城区", date(2018, 6, 30), ("140213", "140214")),
+    ("140203", "矿区", date(2018, 6, 30), ("140214",)),
+    ("140211", "南郊区", date(2018, 6, 30), ("140213", "140214", "140212")),
+    ("140227", "大同县", date(2018, 6, 30), ("140215",)),
+    ("140624", "怀仁县", date(2018, 8, 8), ("140681",)),
+    ("142302", "离石市", date(2003, 12, 31), ("141102",)),
+    ("142301", "孝义市", date(2003, 12, 31), ("141181",)),
+    ("142201", "忻州市", date(2000, 12, 31), ("140902",)),
+    ("142601", "临汾市", date(2000, 12, 31), ("141002",)),
+    ("142701", "运城市", date(2000, 12, 31), ("140802",)),
+])
+def test_abolished_divisions(old, name, until, successors):
+    d = codes.abolished_division(old)
+    assert (d.name, d.valid_until, d.successors) == (name, until, successors)
+    assert codes.division(old) is None
+
+
+def test_abolished_divisions_table_is_consistent():
+    table = codes.abolished_divisions()
+    assert len(table) == 72
+    for d in table:
+        assert d.successors and all(codes.division(c) is not None for c in d.successors), d
+        assert date(2000, 1, 1) <= d.valid_until < date(2025, 1, 1), d
+        assert d.code.startswith("14") and codes.division(d.code) is None
+

@@ -68,23 +68,68 @@ def test_r2_lists_city_codes():
     assert "140105 小店区" in msg
 
 
+@pytest.mark.parametrize("code,message", [
+    ("140421", "“140421”是已撤销的区划代码（长治市长治县，2018-11-23 后不再使用），现为 140404 长治市上党区，请填写现行代码"),
+    ("140726", "“140726”是已撤销的区划代码（晋中市太谷县，2020-04-26 后不再使用），现为 140703 晋中市太谷区，请填写现行代码"),
+    ("140402", "“140402”是已撤销的区划代码（长治市城区，2018-11-23 后不再使用），现为 140403 长治市潞州区，请填写现行代码"),
+    ("140203", "“140203”是已撤销的区划代码（大同市矿区，2018-06-30 后不再使用），现为 140214 大同市云冈区，请填写现行代码"),
+    ("142301", "“142301”是已撤销的区划代码（吕梁地区孝义市，2003-12-31 后不再使用），现为 141181 吕梁市孝义市，请填写现行代码"),
+    ("142200", "“142200”是已撤销的区划代码（忻州地区，2000-12-31 后不再使用），现为 140900 忻州市，请填写现行代码"),
+])
+def test_r2_abolished_code_names_its_successor(code, message):
+    errors = check(project_division=code, context=ctx(jurisdiction=None))
+    assert [e.message for e in errors if e.rule == "R2"] == [f"工程项目地址所在区/县级区划代码：{message}"]
+
+
+def test_r1_abolished_division_names_its_successor():
+    (error,) = rule_r1_certificate_number("140421T（2017）0000001")
+    assert error.message.endswith("；140421 长治市长治县已撤销（2018-11-23 后不再使用），现为 140404 长治市上党区")
+
+
 def test_r5_no_jurisdiction_means_any_shanxi_code():
     assert check(project_division="140981", record_number="晋HA-T00001", context=ctx(jurisdiction=None)) == []
 
 
 # ------------------------------------------------------------------ R3
-@pytest.mark.parametrize("number,fragment", [
-    ("晋AA-S00001", "设备类别 T"), ("晋ZZ-T00001", "不在附录编码表"), ("晋AA-T0001", "格式不正确"),
-    ("晋BA-T00001", "应为 晋AA"),
+@pytest.mark.parametrize("number,message", [
+    ("晋AA-S00001", "备案编号：备案编号“晋AA-S00001”中的类别字母 S 与设备类别 T 不一致，应为 晋AA-T00001 形式"),
+    ("晋ZZ-T00001", "备案编号：备案编号“晋ZZ-T00001”的前缀“晋ZZ”不在附录编码表中，请核对产权备案所在地的地市和区县字母"
+                    "（见代码表“备案编号前缀”列）"),
+    ("晋AA-T0001", "备案编号：备案编号“晋AA-T0001”格式不正确，应为 省份简称 + 地市字母 + 区县字母 + “-” + 设备类别字母"
+                   "(T/S/W) + 5 位流水号，例如 晋AA-T00001"),
+    ("夏AA-T00001", "备案编号：备案编号“夏AA-T00001”的第一位“夏”不是省级行政区的简称（如 晋、冀、京），"
+                    "应为产权单位备案所在省份的简称"),
+    ("冀AA-S00001", "备案编号：备案编号“冀AA-S00001”中的类别字母 S 与设备类别 T 不一致，应为 冀AA-T00001 形式"),
+    ("晋AA-T00000", "备案编号：备案编号“晋AA-T00000”的流水号不能为 00000"),
 ])
-def test_r3_invalid(number, fragment):
-    errors = [e for e in check(record_number=number) if e.rule == "R3"]
-    assert errors and any(fragment in e.message for e in errors)
+def test_r3_invalid(number, message):
+    assert [e.message for e in check(record_number=number) if e.rule == "R3"] == [message]
 
 
-def test_r3_same_city_can_be_switched_off():
-    assert check(record_number="晋BA-T00001", context=ctx(record_prefix_same_city=False)) == []
-    assert check(record_number="晋AB-T00001") == []  # 清徐县 prefix, same city
+@pytest.mark.parametrize("number", [
+    "晋BA-T00001",  # registered by its owner in 大同, working on a 小店区 site: the owner's letters count
+    "晋AB-T00001", "晋JP-T00001",  # 清徐县, 汾阳市
+    "冀AA-T00001", "京ZZ-T00001", "蜀AB-T00001", "川AB-T00001", "港AA-T00001",  # other provinces: shape only
+])
+def test_r3_owners_record_number_from_any_city_or_province(number):
+    assert check(record_number=number) == []
+
+
+@pytest.mark.parametrize("typed,canonical", [
+    ("晋aa－t23232", "晋AA-T23232"), ("晋AA—T23232", "晋AA-T23232"), ("晋AA–T23232", "晋AA-T23232"),
+    (" 晋AA T23232\u3000", "晋AA-T23232"), ("晋AAT23232", "晋AA-T23232"), ("晋AA一T23232", "晋AA-T23232"),
+    ("晋ＡＡ－Ｔ２３２３２", "晋AA-T23232"), ("冀ab‐s00001", "冀AB-S00001"),
+])
+def test_record_number_any_spelling_is_one_canonical_number(typed, canonical):
+    assert clean_certificate(valid_certificate(record_number=typed))["record_number"] == canonical
+    crane = canonical[4]
+    assert check(record_number=typed, crane_type=crane,
+                 **({} if crane == "T" else {"tower_jib_length": "", "tower_max_load": "", "tower_max_height": "",
+                                             "tower_tip_load": "", "hoist_rated_load": "2000",
+                                             "hoist_rated_speed": "36"})) == []
+    seen = []
+    check(record_number=typed, context=ctx(record_number_taken=lambda n: seen.append(n) or False))
+    assert seen == [canonical]  # R12 asks the database with the canonical number
 
 
 # ------------------------------------------------------------------ R4
@@ -103,6 +148,32 @@ def test_r4_contractor_optional_but_checked():
 def test_r4_authority_must_be_operators():
     errors = check(authority_uscc="11140200MB0000003U")
     assert ("R4", "authority_uscc") in rules_of(errors) and AUTHORITY_USCC in errors[0].message
+
+
+TAIYUAN = "太原市住房和城乡建设局"
+
+
+@pytest.mark.parametrize("name,message", [
+    ("大同市住房和城乡建设局", f"发证机关：“大同市住房和城乡建设局”不是发证机关代码 {AUTHORITY_USCC} 对应的发证机关，应为“{TAIYUAN}”"),
+    ("太原市住建局", f"发证机关：“太原市住建局”不是发证机关代码 {AUTHORITY_USCC} 对应的发证机关，应为“{TAIYUAN}”"),
+    (" 太原市住房和城乡建设局\u3000", None), ("太原市 住房和城乡建设局", None), (TAIYUAN, None),
+])
+def test_r4_authority_name_must_be_the_name_of_the_code(name, message):
+    errors = [e for e in check(authority_name=name, context=ctx(authority_name=TAIYUAN)) if e.key == "authority_name"]
+    assert [e.message for e in errors] == ([message] if message else [])
+    assert all(e.rule == "R4" for e in errors)
+
+
+def test_r4_authority_name_full_width_tolerant():
+    context = ctx(authority_name="山西转型综改示范区管理委员会（住建局）")
+    assert check(authority_name="山西转型综改示范区管理委员会(住建局)", context=context) == []
+
+
+def test_r4_authority_name_unknown_or_foreign_code_is_not_judged_by_name():
+    assert check(authority_name="大同市住房和城乡建设局") == []  # the context knows no name
+    errors = check(authority_uscc="11140200MB0000003U", authority_name="大同市住房和城乡建设局",
+                   context=ctx(authority_name=TAIYUAN))
+    assert rules_of(errors) == {("R4", "authority_uscc")}  # the code is refused; the name is not judged again
 
 
 # ------------------------------------------------------------------ R6
@@ -143,6 +214,33 @@ def test_r7_tower_requires_its_fields_and_forbids_others():
 def test_r7_numbers(key, value, fragment):
     errors = [e for e in check(**{key: value}) if e.rule == "R7"]
     assert errors and fragment in errors[0].message and errors[0].key == key
+
+
+@pytest.mark.parametrize("typed,number", [
+    ("1.3", "1.3"), ("1.3(2倍率)", "1.3"), ("1.3（2倍率）", "1.3"), (" 1.3 (4倍率) ", "1.3"), ("１.３（２倍率）", "1.3"),
+    ("2(2倍)", "2"), (1.3, "1.3"),
+])
+def test_r7_tip_load_may_carry_its_reeving(typed, number):
+    assert check(tower_tip_load=typed) == []
+    value = clean_certificate(valid_certificate(tower_tip_load=typed))["tower_tip_load"]
+    assert value == Decimal(number) and str(value) == (typed.strip() if isinstance(typed, str) else number)
+
+
+@pytest.mark.parametrize("typed,message", [
+    ("8(2倍率)", "塔式起重机最大幅度起重量(t)：最大幅度起重量 8 t 不能大于最大起重量 6 t，请核对"),
+    ("0.01（2倍率）", "塔式起重机最大幅度起重量(t)：“0.01”超出合理范围 0.1～60（单位：t），请核对数值和单位"),
+    ("(2倍率)", "塔式起重机最大幅度起重量(t)：“(2倍率)”缺少数值，请在倍率前填写数字，例如 1.3(2倍率)"),
+    ("1.3倍率", "塔式起重机最大幅度起重量(t)：“1.3倍率”不是数字，请填写数字（单位：t），可注明倍率，例如 1.3 或 1.3(2倍率)"),
+    ("1.3(二倍率)", "塔式起重机最大幅度起重量(t)：“1.3(二倍率)”不是数字，请填写数字（单位：t），可注明倍率，例如 1.3 或 "
+                  "1.3(2倍率)"),
+])
+def test_r7_tip_load_range_uses_the_number(typed, message):
+    assert [e.message for e in check(tower_tip_load=typed) if e.rule == "R7"] == [message]
+
+
+def test_r7_reeving_is_only_for_the_tip_load():
+    (error,) = check(tower_max_load="6(2倍率)")
+    assert error.rule == "R7" and "不是数字" in error.message
 
 
 @pytest.mark.parametrize("letter,fields", [
@@ -224,20 +322,60 @@ def test_r9_cancellation_checks_1113_only():
 
 
 # ------------------------------------------------------------------ R10
-@pytest.mark.parametrize("permit", ["140105202501150101", "140100202506020119", "141182199912319901"])
-def test_r10_valid(permit):
-    assert rule_r10_permit(permit, TODAY) == []
-
-
-@pytest.mark.parametrize("permit,fragment", [
-    ("14010520250115010", "18 位数字"), ("110105202501150101", "前 6 位"), ("140105202502300101", "不是有效的报建日期"),
-    ("140105202506030101", "晚于今天"), ("140105202501150100", "专业分类代码“00”"), ("140105202501150120", "“20”"),
-    ("14010520250115010A", "18 位数字"),
+@pytest.mark.parametrize("permit,today", [
+    ("140105202501150101", TODAY), ("140100202506020119", TODAY), ("141182199912319901", TODAY),
+    ("140726201806010101", TODAY),  # 太谷县 before it became 太谷区: its code on the permit's date
+    ("140726202004260101", TODAY),  # the day 太谷区 was set up: 太谷县's authority still signed that day
+    ("140000202505200101", TODAY),  # a permit of the province (山西省住房和城乡建设厅)
+    ("140421201811230101", TODAY), ("140424201701010101", TODAY), ("140481201807310101", TODAY),  # 长治 before 2018-11-23
+    ("140402201801020101", TODAY), ("140411201801020101", TODAY),  # 长治市城区/郊区 → 潞州区
+    ("140211201803010101", TODAY), ("140227201806300101", TODAY),  # 大同 南郊区 / 大同县 before mid-2018
+    ("140624201808080101", TODAY),  # 怀仁县 until 怀仁市 (2018-08-08)
+    ("142302199905050101", TODAY),  # 离石市 of 吕梁地区 (now 141102 离石区)
+    ("140105202512312301", date(2025, 12, 31)),  # explicit "today": the permit's date may be today
 ])
-def test_r10_invalid(permit, fragment):
+def test_r10_valid(permit, today):
+    assert rule_r10_permit(permit, today) == []
+
+
+@pytest.mark.parametrize("permit,message", [
+    ("14010520250115010", "“14010520250115010”应为 18 位数字（实际 17 位）：6 位区划代码 + 8 位报建日期 + 2 位序号 + "
+                          "2 位专业分类代码，例如 140105202501150101"),
+    ("14010520250115010A", "“14010520250115010A”应为 18 位数字（实际 18 位）：6 位区划代码 + 8 位报建日期 + 2 位序号 + "
+                           "2 位专业分类代码，例如 140105202501150101"),
+    ("110105202501150101", "前 6 位“110105”不是山西省的行政区划代码（见代码表；撤销前的旧代码也可使用），应为发证机关所在地的区划代码"),
+    ("140199202501150101", "前 6 位“140199”不是山西省的行政区划代码（见代码表；撤销前的旧代码也可使用），应为发证机关所在地的区划代码"),
+    ("140726202004270101", "前 6 位“140726”是晋中市太谷县的代码，2020-04-26 后已撤销（现为 140703 晋中市太谷区），"
+                           "报建日期为 2020-04-27 的施工许可证不应使用该代码，请核对施工许可证编号"),
+    ("140421201905010101", "前 6 位“140421”是长治市长治县的代码，2018-11-23 后已撤销（现为 140404 长治市上党区），"
+                           "报建日期为 2019-05-01 的施工许可证不应使用该代码，请核对施工许可证编号"),
+    ("140211202001010101", "前 6 位“140211”是大同市南郊区的代码，2018-06-30 后已撤销（现为 140213 大同市平城区、"
+                           "140214 大同市云冈区、140212 大同市新荣区），报建日期为 2020-01-01 的施工许可证不应使用该代码，"
+                           "请核对施工许可证编号"),
+    ("142302201501010101", "前 6 位“142302”是吕梁地区离石市的代码，2003-12-31 后已撤销（现为 141102 吕梁市离石区），"
+                           "报建日期为 2015-01-01 的施工许可证不应使用该代码，请核对施工许可证编号"),
+    ("140105202502300101", "第 7～14 位“20250230”不是有效的报建日期（YYYYMMDD）"),
+    ("140105202506030101", "第 7～14 位的报建日期 2025-06-03 晚于今天，请核对"),
+    ("140105198912310101", "第 7～14 位的报建日期 1989-12-31 不合理，请核对"),
+    ("140105202501150001", "第 15～16 位同日报建序号“00”无效，应为 01～99"),
+    ("140105202501150100", "最后 2 位专业分类代码“00”无效，应为 01～19（见代码表，例如 01 一般工业与民用建筑工程）"),
+    ("140105202501150120", "最后 2 位专业分类代码“20”无效，应为 01～19（见代码表，例如 01 一般工业与民用建筑工程）"),
+])
+def test_r10_invalid(permit, message):
     errors = rule_r10_permit(permit, TODAY)
-    assert errors and errors[0].rule == "R10" and fragment in errors[0].message
+    assert [(e.rule, e.message) for e in errors] == [("R10", f"建筑工程施工许可证编号：{message}")]
     assert ("R10", "permit_number") in rules_of(check(permit_number=permit))
+
+
+def test_r10_every_error_of_the_permit_at_once():
+    errors = rule_r10_permit("140199209913320020", TODAY)
+    starts = ("前 6 位“140199”", "第 7～14 位“20991332”", "第 15～16 位同日报建序号“00”", "最后 2 位专业分类代码“20”")
+    assert len(errors) == 4 and all(e.message.split("：", 1)[1].startswith(p) for e, p in zip(errors, starts))
+
+
+def test_r10_a_future_permit_date_is_judged_against_explicit_today():
+    assert rule_r10_permit("140105202601010101", date(2025, 12, 31))[0].message.endswith("晚于今天，请核对")
+    assert rule_r10_permit("140105202601010101", date(2026, 1, 1)) == []
 
 
 # ------------------------------------------------------------------ R11

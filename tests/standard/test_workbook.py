@@ -80,7 +80,8 @@ def test_import_file_level_problems():
         by_seq.setdefault(seq, []).extend(errors)
     msgs = " ".join(e.message for e in by_seq["2"])
     assert "出现了 2 次" in msgs and "缺少.pdf" in msgs and "x.docx" in msgs
-    assert [e.rule for e in by_seq["4"]] == ["R12"]  # same 备案编号 as row 序号 2 earlier in the file
+    # same 备案编号 as the first row 序号 2, which fails: nothing blocks it, it passes
+    assert by_seq["4"] == []
 
 
 def test_orphan_person_and_formula_and_number_cells():
@@ -93,8 +94,11 @@ def test_orphan_person_and_formula_and_number_cells():
     wb.save(out)
     f = open_import_zip(zip_bytes({TEMPLATE_XLSX_NAME: out.getvalue()}))
     assert [r.seq for r in f.rows()] == ["2"]
-    assert len(f.problems) == 1 and "序号为 99" in f.problems[0].message
-    assert check_import_file(f, ctx()).invalid == 0
+    assert f.problems == [] and [(p.excel_row, p.seq) for p in f.orphan_persons] == [(22, "99")]
+    report = check_import_file(f, ctx())
+    assert (report.total, report.valid, report.invalid) == (2, 1, 1)
+    assert [e.message for e in report.person_failures[0].errors] == [
+        "人员信息表第22行 序号：证照信息表中没有序号为 99 的行，该人员未导入；请核对该人员所属证照的序号"]
 
 
 def test_headers_matched_by_name_not_position():
@@ -222,3 +226,97 @@ def test_failure_report_round_trip(tmp_path):
     wb.save(out)
     report = check_import_file(open_import_zip(zip_bytes({"失败.xlsx": out.getvalue()})), ctx())
     assert (report.total, report.valid) == (1, 1), report.rows
+
+
+def test_template_person_seq_help_refers_to_the_certificate_row():
+    from portal.standard.workbook import CERT_COLUMNS, PERSON_COLUMNS, _help_rows
+    assert "每行唯一" in CERT_COLUMNS[0].hint
+    person_seq = PERSON_COLUMNS[0].hint
+    assert "每行唯一" not in person_seq and "证照信息" in person_seq
+    rows = {(r[0], r[1]): r[3] for r in _help_rows() if len(r) == 4}
+    assert rows[("人员信息", "序号")] == person_seq and "每行唯一" not in rows[("人员信息", "序号")]
+
+
+R12_DB = ("备案编号：备案编号 晋AA-T00099 的设备已有一张有效（未注销）的使用登记证书，不能重复发证；"
+          "如已导入成功请勿重复提交，如需重新登记请先注销原证书")
+
+
+def _same_file(number, row, seq):
+    return (f"备案编号：备案编号 {number} 与第 {row} 行的备案编号相同（序号 {seq}），同一设备在一个文件中只能登记一次；"
+            f"请删除重复的行或核对备案编号")
+
+
+# (序号, 备案编号 as typed, other overrides, expected R12 messages); sheet row = 序号 + 1 (row 2 is the example)
+R12_CASES = [
+    (2, "晋AA-T23232", {}, []),
+    (3, "晋aa－t23232", {}, [_same_file("晋AA-T23232", 3, 2)]),  # another spelling of row 3's number
+    (4, "晋AA-T00007", {"location": "112.5492，37.8570"}, []),  # fails R6: not issued, blocks nothing
+    (5, "晋AA—T00007", {}, []),  # its first copy failed: not a duplicate
+    (6, "晋AAT00007", {}, [_same_file("晋AA-T00007", 6, 5)]),  # names the row that passes, not the failed one
+    (7, "晋aa-t00099", {}, [R12_DB]),  # issued already (the database has the canonical spelling)
+    (8, "晋AA-T00099", {}, [R12_DB]),  # refused by the database, so it blocks no later copy either
+]
+
+
+def test_r12_compares_canonical_numbers_with_the_database_and_earlier_rows_that_pass():
+    rows = [(seq, valid_certificate(record_number=number, **kw), valid_persons()) for seq, number, kw, _ in R12_CASES]
+    f = open_import_zip(upload(rows))
+    asked = []
+
+    def taken(number):
+        asked.append(number)
+        return number == "晋AA-T00099"
+
+    got = {row.seq: [e.message for e in errors if e.rule == "R12"]
+           for row, errors in check_import_rows(f, ctx(record_number_taken=taken))}
+    assert got == {str(seq): expected for seq, _, _, expected in R12_CASES}
+    assert set(asked) == {"晋AA-T23232", "晋AA-T00007", "晋AA-T00099"}  # canonical numbers only
+    assert f.record_numbers() == {"晋AA-T23232", "晋AA-T00007", "晋AA-T00099"}
+
+
+def _orphan_upload():
+    """序号 2 valid; a person of 序号 99 (no such row, bad ID too) and a person with no 序号."""
+    raw = filled_workbook([(2, valid_certificate(), valid_persons())])
+    wb = openpyxl.load_workbook(io.BytesIO(raw))
+    ps = wb["人员信息"]
+    ps.append([99, "1101", "孤儿甲", "140105198501010019"])  # row 22: wrong check digit as well
+    ps.append([None, "1102", "孤儿乙", valid_persons()[1]["id_number"]])  # row 23
+    out = io.BytesIO()
+    wb.save(out)
+    return zip_bytes({TEMPLATE_XLSX_NAME: out.getvalue()})
+
+
+ORPHAN_MESSAGES = {
+    22: ["人员信息表第22行 序号：证照信息表中没有序号为 99 的行，该人员未导入；请核对该人员所属证照的序号",
+         "人员信息表第22行 身份证号码：身份证号码“140105198501010019”的校验位不正确（按前 17 位计算应为“8”），请核对号码"],
+    23: ["人员信息表第23行 序号：为必填项，请填写该人员所属证照在证照信息表中的序号"],
+}
+
+
+def test_orphan_person_rows_are_failed_rows_with_every_error():
+    report = check_import_file(open_import_zip(_orphan_upload()), ctx())
+    assert (report.total, report.valid, report.invalid) == (3, 1, 2)
+    assert report.failed == [] and report.file_problems == []
+    assert {p.excel_row: [e.message for e in p.errors] for p in report.person_failures} == ORPHAN_MESSAGES
+
+
+def test_failure_report_holds_orphan_person_rows_on_the_person_sheet(tmp_path):
+    f = open_import_zip(_orphan_upload())
+    failures = check_import_file(f, ctx()).person_failures
+    path = tmp_path / "失败.xlsx"
+    assert write_failure_report(path, [], failures) == 0
+    ps = openpyxl.load_workbook(path)["人员信息"]
+    assert [c.value for c in ps[1]] == list(PERSON_HEADERS) + [ERROR_HEADER]
+    assert ps.max_row == 3
+    assert [ps.cell(row=2, column=c).value for c in (1, 2, 3)] == ["99", "1101", "孤儿甲"]
+    assert ps.cell(row=2, column=7).value == "\n".join(ORPHAN_MESSAGES[22])
+    assert ps.cell(row=2, column=1).comment.text == ORPHAN_MESSAGES[22][0]
+    assert ps.cell(row=2, column=4).comment.text == ORPHAN_MESSAGES[22][1]
+    assert ps.cell(row=3, column=7).value == ORPHAN_MESSAGES[23][0]
+
+
+def test_persons_of_a_duplicated_seq_stay_with_the_first_row():
+    data = upload([(2, valid_certificate(), valid_persons()), (2, valid_certificate(record_number="晋AA-T00002"),
+                                                                    valid_persons())])
+    rows = list(open_import_zip(data).rows())
+    assert [len(r.persons) for r in rows] == [20, 0]  # both rows fail (序号 twice); nobody is lost
