@@ -30,8 +30,9 @@ def create_app(config_class=Config, **overrides):
     csrf.init_app(app)
     htmx_ext.init_app(app)
 
-    from portal import queue
+    from portal import queue, security
     queue.init_app(app)
+    security.init_app(app)  # before the blueprints: their <int:…> routes use its bounded converter
 
     from portal import admin, auth, delegation, entry, imports, main, maintenance, public, tasks
     for area in (main, auth, admin, entry, imports, maintenance, tasks, delegation, public):
@@ -53,7 +54,7 @@ def create_app(config_class=Config, **overrides):
 
 @login_manager.user_loader
 def load_user(user_id):
-    """Sessions hold "id:session_version"; a bumped version (disable, password reset) ends them."""
+    """Sessions hold "id:session_version"; a bumped version (logout, new login, disable, reset) ends them."""
     from portal.auth.models import User
     try:
         raw_id, version = user_id.split(":")

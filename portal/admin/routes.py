@@ -11,6 +11,7 @@ from portal.admin.services import AdminError, create_signing_key, create_user, r
 from portal.auth.forms import EmptyForm
 from portal.auth.models import User
 from portal.extensions import db
+from portal.paging import page_arg, paginate
 
 PAGE_SIZE = 50
 
@@ -164,7 +165,7 @@ def audit_log():
         query = query.where(AuditEntry.action.startswith(action))
     if actor:
         query = query.where(AuditEntry.actor_name == actor.lower())
-    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    page = paginate(query, page_arg(request.args), PAGE_SIZE)
     return render_template("admin/audit.html", page=page, action=action, actor=actor)
 
 

@@ -16,6 +16,7 @@ from portal.certificates.models import Certificate
 from portal.display import BEIJING, normalize_number, prefix_pattern
 from portal.delegation.models import CERT_TYPES, OPERATIONS, Delegation, DelegationScope
 from portal.extensions import db
+from portal.paging import bounded_int, paginate
 from portal.standard import codes
 
 PER_PAGE = 20
@@ -115,10 +116,8 @@ def _parse_date(value, label, field):
 
 
 def _grantee(grantee_id):
-    try:
-        user = db.session.get(User, int(grantee_id)) if grantee_id else None
-    except (TypeError, ValueError):
-        user = None
+    user_id = bounded_int(grantee_id)
+    user = db.session.get(User, user_id) if user_id else None
     if user is None:
         raise DelegationError("请选择被授权用户", "grantee")
     if user.role != "delegate":
@@ -336,8 +335,7 @@ def search_granted(user, grant, number="", holder_name="", record_number="", pag
         query = query.where(Certificate.holder_name.like(prefix_pattern(holder_name.strip()), escape="\\"))
     if record_number.strip():
         query = query.where(Certificate.record_number == record_number.strip().upper())
-    return db.paginate(query.order_by(Certificate.id.desc()), page=max(page, 1), per_page=PER_PAGE,
-                       max_per_page=PER_PAGE, error_out=False)
+    return paginate(query.order_by(Certificate.id.desc()), page, PER_PAGE)
 
 
 def granted_certificate(user, grant, certificate_id):

@@ -15,6 +15,7 @@ from portal.entry.forms import STEP1_KEYS, read_drafts, read_persons, read_value
 from portal.entry.services import check_step1, keep_uploads, load_drafts, submit_certificate
 from portal.extensions import db
 from portal.htmx import render_view
+from portal.paging import int_arg
 from portal.standard import codes
 from portal.standard.fields import FIELD_BY_KEY, FIELDS, PERSON_FIELDS
 
@@ -72,7 +73,7 @@ def new_certificate():
             values["authority_name"] = current_user.authorities[0].name
         values["crane_type"] = "T"
         values["issue_date"] = date.today().isoformat()  # most certificates are issued the day they are typed
-        issued = _issued_certificate(request.args.get("issued", type=int))
+        issued = _issued_certificate(int_arg(request.args, "issued"))
         return render_template("entry/wizard.html", issued=issued, **_wizard_context(1, values, _default_persons()))
 
     EmptyForm().validate_on_submit() or abort(400, description="CSRF token missing")
@@ -130,8 +131,8 @@ def business_block():
 @area_required("entry")
 def person_row():
     """One empty personnel row (HTMX 添加人员)."""
-    index = request.args.get("index", type=int)
-    if index is None or not 0 <= index < 1000:
+    index = int_arg(request.args, "index", low=0, high=999)
+    if index is None:
         abort(400)
     person = {"type_code": request.args.get("type_code", ""), "name": "", "id_number": "", "cert_no": "", "phone": ""}
     context = _wizard_context(2, {f.key: "" for f in FIELDS}, [])
