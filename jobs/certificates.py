@@ -8,3 +8,10 @@ def seal_certificates(certificate_ids):
         from portal.certificates.documents import seal_certificate
         for certificate_id in certificate_ids:
             seal_certificate(certificate_id)
+
+
+def purge_stale_drafts():
+    """Delete draft attachments of 单个录入 older than a day; returns how many."""
+    with app_context():
+        from portal.certificates.drafts import purge_stale_drafts as purge
+        return purge()

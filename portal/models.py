@@ -2,7 +2,7 @@
 from portal.admin.models import AuditEntry, Authority, user_authorities  # noqa: F401
 from portal.auth.models import LoginFailure, SmsCode, User  # noqa: F401
 from portal.certificates.models import Attachment, Certificate, CertificateEvent, CertificatePerson, \
-    NumberCounter  # noqa: F401
+    DraftAttachment, NumberCounter  # noqa: F401
 from portal.platform.models import ReportOutbox  # noqa: F401
 from portal.tasks.models import Task  # noqa: F401
 from portal.delegation.models import Delegation, DelegationScope  # noqa: F401

@@ -62,9 +62,20 @@ def app_config(tmp_path):
     return {}
 
 
+def _user_from_each_requests_cookie(app):
+    """Requests in a test share the test's app context, hence `g`, where Flask-Login keeps the loaded user:
+    drop it, so that each request sees only the user its own session cookie names (as in production)."""
+    from flask import g
+
+    @app.before_request
+    def forget_the_previous_requests_user():
+        g.pop("_login_user", None)
+
+
 @pytest.fixture
 def app(tmp_path, app_config):
     app = create_app(_test_config(tmp_path, **app_config))
+    _user_from_each_requests_cookie(app)
     with app.app_context():
         _reset_database()
         yield app

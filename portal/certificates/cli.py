@@ -59,3 +59,11 @@ def verify_command(file):
     for line in result.lines():
         click.echo(line)
     sys.exit(0 if result.ok else 1)
+
+
+@certs_cli.command("purge-drafts")
+@with_appcontext
+def purge_drafts_command():
+    """Delete draft attachments of 单个录入 older than DRAFT_MAX_AGE_HOURS (from cron in production)."""
+    from portal.certificates.drafts import purge_stale_drafts
+    click.echo(f"已删除过期的草稿附件 {purge_stale_drafts()} 个")

@@ -11,8 +11,9 @@ from portal.certificates.attachments import AttachmentUpload
 from portal.certificates.issuing import NO_SIGNING_RIGHT, IssueRefused
 from portal.certificates.models import Certificate
 from portal.entry import bp
-from portal.entry.forms import STEP1_KEYS, read_drafts, read_persons, read_values
-from portal.entry.services import check_step1, keep_uploads, load_drafts, submit_certificate
+from portal.certificates.drafts import NEED_SIGNING_RIGHT, may_keep_drafts
+from portal.entry.forms import STEP1_KEYS, read_draft_ids, read_persons, read_values
+from portal.entry.services import carry_attachments, check_step1, submit_certificate
 from portal.extensions import db
 from portal.htmx import render_view
 from portal.paging import int_arg
@@ -80,12 +81,10 @@ def new_certificate():
     action = request.form.get("action", "next")
     values = read_values(request.form, current_user.authorities)
     persons = read_persons(request.form)
-    drafts = [{"token": t, "name": name, "size": None}
-              for t, (path, name) in zip(request.form.getlist("draft_attachment"), read_drafts(request.form))]
-    uploads = [AttachmentUpload(f.filename, f.read()) for f in request.files.getlist("attachments") if f and f.filename]
     max_bytes = current_app.config["ATTACHMENT_MAX_MB"] * 1024 * 1024
-    kept, upload_errors = keep_uploads(uploads, max_bytes)
-    drafts += kept
+    uploads, refused = _uploads()
+    drafts, upload_errors = carry_attachments(current_user, read_draft_ids(request.form), uploads, max_bytes)
+    upload_errors = refused + upload_errors
     token = request.form.get("submission_token") or None
     context = dict(values=values, persons=persons, drafts=drafts, submission_token=token)
 
@@ -101,12 +100,19 @@ def new_certificate():
     if upload_errors:
         return render_template("entry/wizard.html", **_wizard_context(2, general=upload_errors, **context)), 422
     try:
-        cert = submit_certificate(current_user, values, persons,
-                                  load_drafts(read_drafts(request.form)) + [u for u in uploads], token)
+        cert = submit_certificate(current_user, values, persons, drafts, token)
     except IssueRefused as refused:
         step = 1 if any(e.key in STEP1_KEYS for e in refused.errors) else 2
         return render_template("entry/wizard.html", **_wizard_context(step, errors=refused.errors, **context)), 422
     return redirect(url_for("entry.new_certificate", issued=cert.id), 303)
+
+
+def _uploads():
+    """This try's chosen files, read only for a user who may keep them; returns (uploads, refusals)."""
+    files = [f for f in request.files.getlist("attachments") if f and f.filename]
+    if files and not may_keep_drafts(current_user):
+        return [], [NEED_SIGNING_RIGHT]
+    return [AttachmentUpload(f.filename, f.read()) for f in files], []
 
 
 def _issued_certificate(certificate_id):

@@ -25,9 +25,18 @@ def sweep_command(every):
         time.sleep(every)
 
 
+# What the embedded ticker enqueues, and on which queue.
+TICK_JOBS = (
+    ("jobs.reports.send_due_reports", "reports"),
+    ("jobs.imports.resume_stale_imports", "default"),
+    ("jobs.certificates.purge_stale_drafts", "default"),
+)
+
+
 def start_ticker(app, every=15):
-    """Embedded default: periodically enqueue the report sweep and the check for import tasks whose
-    worker died (production runs `reports sweep --every 30` and `certs resume-imports` from cron)."""
+    """Embedded default: periodically enqueue the report sweep, the check for import tasks whose worker
+    died and the purge of stale draft attachments (production runs `reports sweep --every 30`,
+    `certs resume-imports` and `certs purge-drafts` from cron)."""
     import threading
 
     def tick():
@@ -36,8 +45,8 @@ def start_ticker(app, every=15):
             with app.app_context():
                 try:
                     from portal.queue import enqueue
-                    enqueue("jobs.reports.send_due_reports", queue="reports")
-                    enqueue("jobs.imports.resume_stale_imports", queue="default")
+                    for dotted, queue in TICK_JOBS:
+                        enqueue(dotted, queue=queue)
                 except Exception:  # a missed tick is retried on the next one
                     app.logger.exception("background tick failed")
     threading.Thread(target=tick, name="report-sweep-ticker", daemon=True).start()
