@@ -17,7 +17,7 @@ from portal.config import TestConfig
 from portal.extensions import db
 
 portal.auth.models.PASSWORD_METHOD = "scrypt:1024:8:1"  # same KDF, cheaper cost: tests hash a lot
-pytest_plugins = ["tests.platform_fixtures"]
+pytest_plugins = ["tests.platform_fixtures", "tests.parallel"]
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
 

@@ -11,6 +11,7 @@ Lockout after LOGIN_MAX_FAILURES attempts, for LOGIN_LOCK_MINUTES:
 """
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -85,7 +86,7 @@ def _forget_attempts(name, source):
 def _minutes_left(locked_until, now):
     if locked_until is None:
         return current_app.config["LOGIN_LOCK_MINUTES"]
-    return max(1, int((locked_until - now).total_seconds() // 60) + 1)
+    return max(1, math.ceil((locked_until - now).total_seconds() / 60))
 
 
 def check_password_step(username, password, source):
@@ -97,7 +98,7 @@ def check_password_step(username, password, source):
     from_anywhere, _ = _count_attempt(name, ANY_SOURCE, now)
     db.session.commit()  # counted before the slow hash, and visible to every parallel request at once
     if from_here > limit:
-        audit.record("login.locked", target=name, actor_name=name, detail=f"该地址已连续 {limit} 次登录失败，未校验密码")
+        audit.record("login.locked", target=name, actor_name=name, detail=f"该地址对此用户名的登录失败已达 {limit} 次，本次未校验密码")
         db.session.commit()
         raise LoginError(LOCKED.format(minutes=_minutes_left(here_locked_until, now)))
     user = db.session.scalar(db.select(User).filter_by(username=name))

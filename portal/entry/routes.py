@@ -8,10 +8,10 @@ from flask_login import current_user
 from portal.access import area_required, may
 from portal.auth.forms import EmptyForm
 from portal.certificates.attachments import AttachmentUpload
+from portal.certificates.drafts import NEED_SIGNING_RIGHT, may_keep_drafts
 from portal.certificates.issuing import NO_SIGNING_RIGHT, IssueRefused
 from portal.certificates.models import Certificate
 from portal.entry import bp
-from portal.certificates.drafts import NEED_SIGNING_RIGHT, may_keep_drafts
 from portal.entry.forms import STEP1_KEYS, read_draft_ids, read_persons, read_values
 from portal.entry.services import carry_attachments, check_step1, submit_certificate
 from portal.extensions import db

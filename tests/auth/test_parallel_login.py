@@ -7,7 +7,7 @@ from portal.auth.models import ANY_SOURCE, LoginFailure, SmsCode
 from portal.cli import demo_password
 from portal.extensions import db
 from tests.conftest import last_code
-from tests.parallel import at_once, browser_with_cookie, live_postgres_app, password_step  # noqa: F401
+from tests.parallel import at_once, browser_with_cookie, password_step
 
 pytestmark = pytest.mark.postgres
 GUESSES = 20

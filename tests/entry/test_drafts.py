@@ -12,7 +12,7 @@ from portal.auth.models import User
 from portal.certificates.models import Certificate, DraftAttachment
 from portal.extensions import db
 from tests.entry.test_wizard import _form
-from tests.parallel import at_once, browser_with_cookie, http_login, live_postgres_app  # noqa: F401
+from tests.parallel import at_once, browser_with_cookie, http_login
 
 KB = 1024
 
