@@ -36,8 +36,10 @@ def create_app(config_class=Config, **overrides):
 
     # The factory imports the floors above the ground here, not at the top: this package's __init__ runs at
     # every import of portal.*, and the pure standard and the core must not load (or cycle through) the areas.
+    from portal import security
     from portal.background import queues
     queues.init_app(app)
+    security.init_app(app)  # before the blueprints: their <int:…> routes use its bounded converter
 
     from portal import admin, auth, delegation, entry, imports, main, maintenance, public, tasks
     for area in (main, auth, admin, entry, imports, maintenance, tasks, delegation, public):
@@ -58,7 +60,7 @@ def create_app(config_class=Config, **overrides):
 
 @login_manager.user_loader
 def load_user(user_id):
-    """Sessions hold "id:session_version"; a bumped version (disable, password reset) ends them."""
+    """Sessions hold "id:session_version"; a bumped version (logout, new login, disable, reset) ends them."""
     from portal.auth.models import User  # at call time: see create_app
     try:
         raw_id, version = user_id.split(":")

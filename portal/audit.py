@@ -27,7 +27,7 @@ def record(action, actor=None, target="", detail="", actor_name=None):
     """Add an audit entry to the current session (committed with the caller's change)."""
     ip = ""
     if has_request_context():
-        ip = request.headers.get("X-Forwarded-For", request.remote_addr or "").split(",")[0].strip()
+        ip = request.remote_addr or ""  # the client's, through ProxyFix when TRUSTED_PROXIES is set
     entry = AuditEntry(
         actor_id=getattr(actor, "id", None),
         actor_name=actor_name if actor_name is not None else getattr(actor, "username", "") or "",

@@ -50,6 +50,8 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
     PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
+    # Reverse proxies in front of the app whose X-Forwarded-For is trusted (0: use the peer address)
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "200")) * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead; a clerk may keep a form open all morning
@@ -81,6 +83,9 @@ class Config:
     PKI_PASSPHRASE = os.environ.get("PKI_PASSPHRASE")  # defaults to a key derived from SECRET_KEY
     STORAGE_DIR = os.environ.get("STORAGE_DIR") or str(INSTANCE_DIR / "storage")
     ATTACHMENT_MAX_MB = int(os.environ.get("ATTACHMENT_MAX_MB", "10"))
+    # Attachments of a certificate still being entered (单个录入): per-user quota, deleted after a day
+    DRAFT_QUOTA_MB = int(os.environ.get("DRAFT_QUOTA_MB", "50"))
+    DRAFT_MAX_AGE_HOURS = int(os.environ.get("DRAFT_MAX_AGE_HOURS", "24"))
 
 
 class TestConfig(Config):

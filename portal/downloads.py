@@ -1,5 +1,7 @@
-"""Sending a certificate's files: never cached by the browser or a proxy, never sniffed as another type."""
+"""Sending files with personal data (signed PDFs, attachments, failure reports): never cached by the
+browser or a proxy, never sniffed as another type."""
 from io import BytesIO
+from pathlib import Path
 
 from flask import abort, send_file
 
@@ -8,9 +10,10 @@ from portal.certificates.documents import read_signed_pdf
 
 
 def private_file(data, mimetype, download_name, as_attachment=True):
-    """A download of bytes only its user may see."""
-    response = send_file(BytesIO(data), mimetype=mimetype, as_attachment=as_attachment,
-                         download_name=download_name, max_age=0)
+    """A download of bytes (or of a stored file, given its path) only its user may see."""
+    source = data if isinstance(data, Path) else BytesIO(data)
+    response = send_file(source, mimetype=mimetype, as_attachment=as_attachment, download_name=download_name,
+                         max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -17,7 +17,7 @@ from portal.config import TestConfig
 from portal.extensions import db
 
 portal.auth.models.PASSWORD_METHOD = "scrypt:1024:8:1"  # same KDF, cheaper cost: tests hash a lot
-pytest_plugins = ["tests.platform_fixtures"]
+pytest_plugins = ["tests.platform_fixtures", "tests.parallel"]
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
 
@@ -62,9 +62,20 @@ def app_config(tmp_path):
     return {}
 
 
+def _user_from_each_requests_cookie(app):
+    """Requests in a test share the test's app context, hence `g`, where Flask-Login keeps the loaded user:
+    drop it, so that each request sees only the user its own session cookie names (as in production)."""
+    from flask import g
+
+    @app.before_request
+    def forget_the_previous_requests_user():
+        g.pop("_login_user", None)
+
+
 @pytest.fixture
 def app(tmp_path, app_config):
     app = create_app(_test_config(tmp_path, **app_config))
+    _user_from_each_requests_cookie(app)
     with app.app_context():
         _reset_database()
         yield app

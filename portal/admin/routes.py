@@ -14,6 +14,7 @@ from portal.certificates import keys
 from portal.certificates.authorities import Authority
 from portal.extensions import db
 from portal.forms import FieldError, show_field_error
+from portal.paging import page_arg, paginate
 
 PAGE_SIZE = 50
 
@@ -158,7 +159,7 @@ def audit_log():
         query = query.where(AuditEntry.action.startswith(action))
     if actor:
         query = query.where(AuditEntry.actor_name == actor.lower())
-    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    page = paginate(query, page_arg(request.args), PAGE_SIZE)
     return render_template("admin/audit.html", page=page, action=action, actor=actor)
 
 

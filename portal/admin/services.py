@@ -68,7 +68,7 @@ def set_user_enabled(actor, user, enabled):
         raise FieldError("不能停用自己的账号")
     user.is_enabled = bool(enabled)
     if not enabled:
-        user.session_version += 1
+        user.end_sessions()
     audit.record("user.enable" if enabled else "user.disable", actor=actor, target=user.username)
     db.session.commit()
 
@@ -78,7 +78,7 @@ def reset_password(actor, user, password):
     if not password or len(password) < 8:
         raise FieldError("新密码至少 8 位", "password")
     user.set_password(password)
-    user.session_version += 1
+    user.end_sessions()
     audit.record("user.reset_password", actor=actor, target=user.username)
     db.session.commit()
 

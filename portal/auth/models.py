@@ -33,7 +33,7 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(sa.String(16))
     can_sign: Mapped[bool] = mapped_column(default=False)
     is_enabled: Mapped[bool] = mapped_column(default=True)
-    # Bumped on password reset or disable: every session holding the old value is void.
+    # Bumped on logout, a new login, password reset or disable: every session holding the old value is void.
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
@@ -49,6 +49,13 @@ class User(UserMixin, db.Model):
 
     def get_id(self):
         return f"{self.id}:{self.session_version}"
+
+    def end_sessions(self):
+        """Void every session of this user (logout, new login, password reset, disable).
+
+        Incremented in SQL, not in Python, so two requests at once cannot write back the same version.
+        """
+        self.session_version = User.session_version + 1
 
     @property
     def is_active(self):
@@ -67,17 +74,23 @@ class User(UserMixin, db.Model):
         return f"<User {self.username} {self.role}>"
 
 
-class LoginFailure(db.Model):
-    """Failed password attempts per typed username, whether or not such a user exists.
+ANY_SOURCE = "*"  # LoginFailure.source of the row that counts a name's attempts from every address
 
-    Counting unknown names too means a lockout message never tells an attacker which names exist.
+
+class LoginFailure(db.Model):
+    """Password attempts not (yet) proven right, per typed user name and source address.
+
+    One row per (name, address) and one per name with source ANY_SOURCE, counting every address.
+    Unknown names are counted too, so a lockout message never tells an attacker which names exist.
+    An attempt is counted before its password is checked; a right password deletes its row again.
     """
     __tablename__ = "login_failures"
 
     username: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    failures: Mapped[int] = mapped_column(default=0)
+    source: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    attempts: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
-    last_failure_at: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
 
 
 class SmsCode(db.Model):

@@ -89,16 +89,25 @@ def start_embedded_worker(app, threads=1):
     return stop
 
 
+# What the embedded ticker enqueues, and on which queue (production runs each from cron).
+TICK_JOBS = (
+    ("jobs.reports.send_due_reports", "reports"),
+    ("jobs.tasks.resume_stale_tasks", "default"),
+    ("jobs.certificates.purge_stale_drafts", "default"),
+)
+
+
 def start_ticker(app, every=15):
-    """Embedded default: every `every` seconds, enqueue the report sweep and the check for tasks whose worker
-    died (production runs `reports sweep --every 30` and `tasks resume` from cron)."""
+    """Embedded default: every `every` seconds, enqueue the report sweep, the check for tasks whose worker
+    died and the purge of stale draft attachments (production runs `reports sweep --every 30`,
+    `tasks resume` and `certs purge-drafts` from cron)."""
     def tick():
         while True:
             time.sleep(every)
             with app.app_context():
                 try:
-                    enqueue("jobs.reports.send_due_reports", queue="reports")
-                    enqueue("jobs.tasks.resume_stale_tasks", queue="default")
+                    for dotted, queue in TICK_JOBS:
+                        enqueue(dotted, queue=queue)
                 except Exception:  # a missed tick is retried on the next one
                     app.logger.exception("background tick failed")
     threading.Thread(target=tick, name="background-ticker", daemon=True).start()

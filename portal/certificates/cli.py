@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 from portal.certificates import keys
 from portal.certificates.authorities import Authority
 from portal.certificates.documents import read_signed_pdf, seal_certificate
+from portal.certificates.drafts import purge_stale_drafts
 from portal.certificates.models import Certificate
 from portal.certificates.verification import verify_pdf_bytes
 from portal.extensions import db
@@ -59,3 +60,10 @@ def verify_command(file):
     for line in result.lines():
         click.echo(line)
     sys.exit(0 if result.ok else 1)
+
+
+@certs_cli.command("purge-drafts")
+@with_appcontext
+def purge_drafts_command():
+    """Delete draft attachments of 单个录入 older than DRAFT_MAX_AGE_HOURS (from cron in production)."""
+    click.echo(f"已删除过期的草稿附件 {purge_stale_drafts()} 个")

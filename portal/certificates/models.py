@@ -154,6 +154,18 @@ class Attachment(db.Model):
     certificate = relationship("Certificate", back_populates="attachments")
 
 
+class DraftAttachment(db.Model):
+    """An attachment uploaded in 单个录入 before its certificate exists (see certificates/drafts.py)."""
+    __tablename__ = "draft_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(sa.String(200))
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    size: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class CertificateEvent(db.Model):
     """The certificate's history: issued, sealed, reported, cancelled, …"""
     __tablename__ = "certificate_events"

@@ -16,6 +16,7 @@ from portal.clock import local_time, today
 from portal.display import mask_id_number
 from portal.forms import FieldError, show_field_error
 from portal.htmx import render_view
+from portal.paging import page_arg
 from portal.standard import codes
 from portal.standard.rules import NO_CHANGE
 
@@ -134,8 +135,7 @@ def certificates(grant_id):
     """The certificates of one grant, searchable (证书编号, 使用单位 prefix, 备案编号), paginated."""
     grant = _grant_or_404(grant_id)
     filters = {key: (request.args.get(key) or "").strip()[:200] for key in ("number", "holder_name", "record_number")}
-    page = request.args.get("page", 1, type=int) or 1
-    pagination = search_granted(current_user, grant, page=page, **filters)
+    pagination = search_granted(current_user, grant, page=page_arg(request.args), **filters)
     return render_view("delegation/certificates.html", "delegation/_certificate_rows.html", grant=grant,
                        filters=filters, page_args={k: v for k, v in filters.items() if v}, pagination=pagination,
                        scope_words=scope_words, crane_type=codes.crane_type, change_refused=NO_CHANGE)

@@ -18,6 +18,7 @@ from portal.delegation.models import CERT_TYPES, OPERATIONS, Delegation, Delegat
 from portal.display import normalize_record_number, prefix_pattern
 from portal.extensions import db
 from portal.forms import FieldError
+from portal.paging import bounded_int, paginate
 from portal.standard import codes
 from portal.standard.rules import NO_CHANGE
 from portal.standard.values import CertificateNumber
@@ -106,10 +107,8 @@ def _parse_date(value, label, field):
 
 
 def _grantee(grantee_id):
-    try:
-        user = db.session.get(User, int(grantee_id)) if grantee_id else None
-    except (TypeError, ValueError):
-        user = None
+    user_id = bounded_int(grantee_id)
+    user = db.session.get(User, user_id) if user_id else None
     if user is None:
         raise FieldError("请选择被授权用户", "grantee")
     if user.role != "delegate":
@@ -327,8 +326,7 @@ def search_granted(user, grant, number="", holder_name="", record_number="", pag
         query = query.where(Certificate.holder_name.like(prefix_pattern(holder_name.strip()), escape="\\"))
     if record_number.strip():
         query = query.where(Certificate.record_number == normalize_record_number(record_number))
-    return db.paginate(query.order_by(Certificate.id.desc()), page=max(page, 1), per_page=PER_PAGE,
-                       max_per_page=PER_PAGE, error_out=False)
+    return paginate(query.order_by(Certificate.id.desc()), page, PER_PAGE)
 
 
 def granted_certificate(user, grant, certificate_id):

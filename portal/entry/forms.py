@@ -2,15 +2,14 @@
 the posted values into plain dicts (certificate values, persons, draft attachments)."""
 import re
 
-from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
-
+from portal.paging import bounded_int
 from portal.standard.fields import FIELDS, PERSON_FIELDS
 
 STEP1_KEYS = tuple(f.key for f in FIELDS if f.step == 1)
 _PERSON_KEY = re.compile(r"^persons-(\d{1,3})-(\w+)$")
 PERSON_KEYS = tuple(f.key for f in PERSON_FIELDS)
 MAX_PERSONS = 60
+MAX_DRAFTS = 100
 
 
 def read_values(form, operator_authorities):
@@ -37,23 +36,7 @@ def read_persons(form):
     return persons
 
 
-def _serializer():
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="draft-attachment")
-
-
-def sign_draft(path, filename):
-    """A tamper-proof reference to an attachment uploaded in an earlier try of the form."""
-    return _serializer().dumps({"path": path, "name": filename})
-
-
-def read_drafts(form):
-    """Attachments carried from an earlier try: [(path, filename)]; forged references are ignored."""
-    drafts = []
-    for token in form.getlist("draft_attachment"):
-        try:
-            data = _serializer().loads(token)
-        except BadSignature:
-            continue
-        if isinstance(data, dict) and str(data.get("path", "")).startswith("drafts/"):
-            drafts.append((data["path"], data["name"]))
-    return drafts
+def read_draft_ids(form):
+    """Ids of the draft attachments carried from an earlier try (whose they are, the service checks)."""
+    ids = (bounded_int(value) for value in form.getlist("draft_attachment")[:MAX_DRAFTS])
+    return [i for i in ids if i is not None]

@@ -8,13 +8,15 @@ from portal import clock
 from portal.access import area_required, may
 from portal.auth.forms import EmptyForm
 from portal.certificates.attachments import AttachmentUpload
+from portal.certificates.drafts import NEED_SIGNING_RIGHT, may_keep_drafts
 from portal.certificates.issuing import NO_SIGNING_RIGHT, IssueRefused
 from portal.certificates.models import Certificate
 from portal.entry import bp
-from portal.entry.forms import STEP1_KEYS, read_drafts, read_persons, read_values
-from portal.entry.services import check_step1, keep_uploads, load_drafts, submit_certificate
+from portal.entry.forms import STEP1_KEYS, read_draft_ids, read_persons, read_values
+from portal.entry.services import carry_attachments, check_step1, submit_certificate
 from portal.extensions import db
 from portal.htmx import render_view
+from portal.paging import int_arg
 from portal.standard import codes
 from portal.standard.fields import FIELD_BY_KEY, FIELDS, PERSON_FIELDS
 
@@ -72,19 +74,17 @@ def new_certificate():
             values["authority_name"] = current_user.authorities[0].name
         values["crane_type"] = "T"
         values["issue_date"] = clock.today().isoformat()  # most certificates are issued the day they are typed
-        issued = _issued_certificate(request.args.get("issued", type=int))
+        issued = _issued_certificate(int_arg(request.args, "issued"))
         return render_template("entry/wizard.html", issued=issued, **_wizard_context(1, values, _default_persons()))
 
     EmptyForm().validate_on_submit() or abort(400, description="CSRF token missing")
     action = request.form.get("action", "next")
     values = read_values(request.form, current_user.authorities)
     persons = read_persons(request.form)
-    drafts = [{"token": t, "name": name, "size": None}
-              for t, (path, name) in zip(request.form.getlist("draft_attachment"), read_drafts(request.form))]
-    uploads = [AttachmentUpload(f.filename, f.read()) for f in request.files.getlist("attachments") if f and f.filename]
     max_bytes = current_app.config["ATTACHMENT_MAX_MB"] * 1024 * 1024
-    kept, upload_errors = keep_uploads(uploads, max_bytes)
-    drafts += kept
+    uploads, refused = _uploads()
+    drafts, upload_errors = carry_attachments(current_user, read_draft_ids(request.form), uploads, max_bytes)
+    upload_errors = refused + upload_errors
     token = request.form.get("submission_token") or None
     context = dict(values=values, persons=persons, drafts=drafts, submission_token=token)
 
@@ -100,12 +100,19 @@ def new_certificate():
     if upload_errors:
         return render_template("entry/wizard.html", **_wizard_context(2, general=upload_errors, **context)), 422
     try:
-        cert = submit_certificate(current_user, values, persons,
-                                  load_drafts(read_drafts(request.form)) + [u for u in uploads], token)
+        cert = submit_certificate(current_user, values, persons, drafts, token)
     except IssueRefused as refused:
         step = 1 if any(e.key in STEP1_KEYS for e in refused.errors) else 2
         return render_template("entry/wizard.html", **_wizard_context(step, errors=refused.errors, **context)), 422
     return redirect(url_for("entry.new_certificate", issued=cert.id), 303)
+
+
+def _uploads():
+    """This try's chosen files, read only for a user who may keep them; returns (uploads, refusals)."""
+    files = [f for f in request.files.getlist("attachments") if f and f.filename]
+    if files and not may_keep_drafts(current_user):
+        return [], [NEED_SIGNING_RIGHT]
+    return [AttachmentUpload(f.filename, f.read()) for f in files], []
 
 
 def _issued_certificate(certificate_id):
@@ -130,8 +137,8 @@ def business_block():
 @area_required("entry")
 def person_row():
     """One empty personnel row (HTMX 添加人员)."""
-    index = request.args.get("index", type=int)
-    if index is None or not 0 <= index < 1000:
+    index = int_arg(request.args, "index", low=0, high=999)
+    if index is None:
         abort(400)
     person = {"type_code": request.args.get("type_code", ""), "name": "", "id_number": "", "cert_no": "", "phone": ""}
     context = _wizard_context(2, {f.key: "" for f in FIELDS}, [])

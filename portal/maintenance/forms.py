@@ -7,6 +7,7 @@ from wtforms.validators import DataRequired, Length
 
 from portal.certificates.models import STATUS_NAMES
 from portal.maintenance.services import SearchFilters
+from portal.paging import page_arg
 
 _TEXT_LIMITS = {"number": 32, "holder_name": 200, "holder_uscc": 18, "record_number": 16, "project_name": 200}
 _DATE_LABELS = {"issued_from": "发证日期（起）", "issued_to": "发证日期（止）"}
@@ -34,11 +35,7 @@ def parse_search_args(args):
     dates = {key: _parse_date(label, args.get(key), errors) for key, label in _DATE_LABELS.items()}
     if dates["issued_from"] and dates["issued_to"] and dates["issued_from"] > dates["issued_to"]:
         errors.append("发证日期：起始日期不能晚于截止日期，请调整查询范围")
-    try:
-        page = max(int(args.get("page") or 1), 1)
-    except ValueError:
-        page = 1
-    return SearchFilters(status=status, **text, **dates), page, errors
+    return SearchFilters(status=status, **text, **dates), page_arg(args), errors
 
 
 class CancelForm(FlaskForm):

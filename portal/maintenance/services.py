@@ -15,6 +15,7 @@ from portal.clock import local_time
 from portal.display import normalize_record_number, prefix_pattern
 from portal.extensions import db
 from portal.standard.values import CertificateNumber
+from portal.paging import last_page_if_beyond
 
 PER_PAGE = 20
 # Counting a million matches costs ~200 ms on PostgreSQL; beyond this many people narrow the search.
@@ -100,9 +101,10 @@ def search_certificates(user, filters, page=1, per_page=PER_PAGE):
     """The certificates this user may see that match the filters, newest first, one page of them."""
     query = search_query(user, filters)
     last_page = -(-(COUNT_CAP + 1) // per_page)
-    page = min(max(int(page or 1), 1), last_page)
-    return CappedPagination(select=query, session=db.session(), page=page, per_page=per_page,
-                            max_per_page=100, error_out=False)
+    return last_page_if_beyond(
+        lambda number: CappedPagination(select=query, session=db.session(), page=number, per_page=per_page,
+                                        max_per_page=100, error_out=False),
+        min(max(int(page or 1), 1), last_page))
 
 
 def event_rows(cert):

@@ -1,11 +1,13 @@
 """任务管理: 已执行的任务 list, 查看 one task, its live status fragment and 下载 of the failure report."""
-from flask import abort, make_response, render_template, request, send_file
+from flask import abort, make_response, render_template, request
 from flask_login import current_user
 
+from portal import downloads
 from portal.access import area_required, may
 from portal.background.models import KIND_NAMES, STATE_NAMES, Task
 from portal.extensions import db
 from portal.htmx import render_view
+from portal.paging import page_arg
 from portal.tasks import bp
 from portal.tasks.services import failure_report_file, list_tasks, row_errors, task_certificates, task_filters
 
@@ -29,7 +31,7 @@ def _status_context(task):
 def index():
     """已执行的任务: scoped, newest first, filterable by kind / state / file name, paginated."""
     filters = task_filters(request.args)
-    pagination = list_tasks(current_user, filters, request.args.get("page", 1, type=int))
+    pagination = list_tasks(current_user, filters, page_arg(request.args))
     reports = {t.id: failure_report_file(t) is not None for t in pagination.items}
     return render_view("tasks/index.html", "tasks/_rows.html", pagination=pagination, filters=filters,
                        reports=reports, kinds=KIND_NAMES, states=STATE_NAMES)
@@ -66,5 +68,4 @@ def failure_report(task_id):
     path = failure_report_file(task)
     if path is None:
         abort(404)
-    return send_file(path, mimetype=XLSX, as_attachment=True, download_name=f"导入失败数据_{task.id}.xlsx",
-                     max_age=0)
+    return downloads.private_file(path, XLSX, f"导入失败数据_{task.id}.xlsx")

@@ -11,6 +11,7 @@ from portal.certificates.models import Certificate
 from portal.display import prefix_pattern
 from portal.extensions import db
 from portal.imports.services import errors_path
+from portal.paging import paginate
 
 log = logging.getLogger(__name__)
 PER_PAGE = 20
@@ -36,7 +37,7 @@ def list_tasks(user, filters, page=1, per_page=PER_PAGE):
         pattern = "%" + prefix_pattern(filters["file_name"])  # anywhere in the name, wildcards literal
         query = query.where(sa.or_(Task.file_name.ilike(pattern, escape="\\"), Task.title.ilike(pattern, escape="\\")))
     query = query.order_by(Task.created_at.desc(), Task.id.desc())
-    return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False)
+    return paginate(query, page, per_page)
 
 
 def failure_report_file(task):

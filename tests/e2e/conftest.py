@@ -56,13 +56,34 @@ def browser(chromium_path):
         browser.close()
 
 
+# Reports what the Content-Security-Policy blocked, and htmx refusing to eval, in every document.
+WATCH_POLICY = """
+document.addEventListener("securitypolicyviolation", (e) => window.reportPageProblem(
+  `CSP ${e.violatedDirective} blocked ${e.blockedURI || "inline"} in ${location.pathname} (${e.sourceFile}:${e.lineNumber})`));
+document.addEventListener("htmx:evalDisallowedError", () => window.reportPageProblem(`htmx eval refused in ${location.pathname}`));
+"""
+
+
 @pytest.fixture
-def page(browser):
+def page_problems():
+    """What went wrong in the browser: CSP violations, refused evals, uncaught script errors."""
+    return []
+
+
+@pytest.fixture
+def page(browser, page_problems):
+    """A fresh browser tab; every browser test fails if the CSP blocked anything or a script threw."""
     context = browser.new_context(locale="zh-CN", accept_downloads=True)
+    context.expose_function("reportPageProblem", lambda problem: page_problems.append(problem))
+    context.add_init_script(WATCH_POLICY)
     page = context.new_page()
+    page.on("pageerror", lambda error: page_problems.append(f"script error: {error}"))
+    page.on("console", lambda message: page_problems.append(f"console: {message.text}")
+            if message.type == "error" and "Content Security Policy" in message.text else None)
     page.set_default_timeout(15000)
     yield page
     context.close()
+    assert not page_problems, "\n".join(page_problems)
 
 
 def browser_login(page, app, username):

@@ -48,7 +48,8 @@ def test_clerk_fills_the_wizard_switches_type_submits_and_opens_the_pdf(live_app
     page.click("#add-person")
     page.wait_for_selector(f"select[name='persons-{len(persons)}-type_code']")
     page.locator("#person-rows tr.person-row").last.locator("text=删除").click()
-    page.wait_for_function(f"document.querySelectorAll('#person-rows tr.person-row').length == {len(persons)}")
+    # A function, not an expression string: Playwright eval()s those in the page, which the CSP refuses.
+    page.wait_for_function(f"() => document.querySelectorAll('#person-rows tr.person-row').length == {len(persons)}")
 
     page.click("#submit-certificate")
     page.wait_for_selector("#issued-popup")

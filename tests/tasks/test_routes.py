@@ -82,7 +82,7 @@ def test_a_running_task_polls_itself_and_a_finished_one_stops(demo, login_as):
     fragment = client.get(f"/tasks/{running.id}/status", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in fragment and f'hx-get="/tasks/{running.id}/status' in fragment
     assert 'hx-trigger="load delay:1s"' in fragment and 'hx-swap="outerHTML"' in fragment
-    assert 'style="width: 40%"' in fragment and "4</span> / <span class=\"task-total\">10" in fragment
+    assert 'max="100" value="40"' in fragment and "4</span> / <span class=\"task-total\">10" in fragment
     listing = client.get("/tasks/").get_data(as_text=True)
     assert f'id="task-status-{running.id}"' in listing and 'hx-trigger="load delay:1s"' in listing
     running.state, running.done, running.succeeded, running.failed = "done", 10, 8, 2
