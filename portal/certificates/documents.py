@@ -51,9 +51,15 @@ def business_rows(cert):
 
 
 def person_rows(cert):
+    """The persons with every stored value (for the authorised pages; the face uses face_person_rows)."""
     return [{"type_code": p.type_code, "type_name": codes.personnel_type(p.type_code).name,
              "name": p.name, "id_number": p.id_number, "cert_no": p.cert_no, "phone": p.phone}
             for p in cert.persons]
+
+
+def face_person_rows(cert):
+    """The persons as the certificate prints them: no phone number (PIPL); the face masks the ID number."""
+    return [{key: value for key, value in row.items() if key != "phone"} for row in person_rows(cert)]
 
 
 def build_document(cert):
@@ -62,7 +68,7 @@ def build_document(cert):
     return CertificateDocument(
         number=cert.number, holder_name=cert.holder_name, holder_uscc=cert.holder_uscc,
         crane_type_name=f"{crane.name}（{crane.letter}）", face=face_rows(cert), business=business_rows(cert),
-        persons=person_rows(cert), authority_name=cert.authority_name, authority_uscc=cert.authority_uscc,
+        persons=face_person_rows(cert), authority_name=cert.authority_name, authority_uscc=cert.authority_uscc,
         issue_date=cert.issue_date, valid_until=cert.valid_until, verify_url=verify_url(cert))
 
 

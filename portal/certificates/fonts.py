@@ -6,7 +6,7 @@ with it, the PDF embeds subsets of it, the seal draws its name with it.
 Embedding is the costly part of a PDF: for every 256-glyph subset reportlab cuts a TrueType file out
 of the 5 MB collection and deflates it — about half of drawing a certificate.  Most glyphs of a
 certificate are the same every time (labels, headings, digits, the region and personnel-type names),
-so :class:`SubsetCachingFont` (a) starts every document with those characters in a fixed order, which
+so :class:`SubsetCachingFont` (a) starts every certificate's document with those characters in a fixed order, which
 makes its first subsets identical from one certificate to the next, and (b) keeps the deflated font
 file and ToUnicode map of every subset it has made, keyed by the subset's characters.  Only the
 glyphs of a certificate's own names and addresses are cut and deflated per document.
@@ -33,8 +33,8 @@ _CACHE_SIZE = 64  # subsets kept; the seeded ones are hit by every certificate, 
 class SubsetCachingFont(TTFont):
     """A reportlab TrueType font that reuses the subsets it has embedded before (see module doc).
 
-    ``seed`` is the text every document starts with; it should fill whole subsets (256 codes),
-    :func:`fill_whole_subsets` cuts it to size.  The PDF is the same as with a plain ``TTFont``
+    :meth:`set_seed` sets the text that :meth:`start_document` puts first in a document, cut to
+    whole subsets (256 codes) by :func:`fill_whole_subsets`.  Other documents (the seal) get no seed.  The PDF is the same as with a plain ``TTFont``
     apart from the seeded glyphs being present even when a certificate does not print them.
     """
 
@@ -47,10 +47,10 @@ class SubsetCachingFont(TTFont):
     def set_seed(self, seed: str) -> None:
         self._seed = fill_whole_subsets(self, seed)
 
-    def splitString(self, text, doc, encoding="utf-8"):  # noqa: N802 (reportlab's name)
+    def start_document(self, doc) -> None:
+        """Give *doc* (a reportlab ``PDFDocument`` that has not used this font) the seeded subsets."""
         if self._seed and doc not in self.state:
-            super().splitString(self._seed, doc, encoding)
-        return super().splitString(text, doc, encoding)
+            self.splitString(self._seed, doc)
 
     def _subset_streams(self, base_font_name: str, subset: list[int]) -> tuple[bytes, int, bytes]:
         """(deflated font file, its length before deflation, deflated ToUnicode CMap) of a subset."""

@@ -26,6 +26,7 @@ from .layout import (
     qr_png,
     register_fonts,
 )
+from .fonts import font as face_font
 from .page import Image, Line, Page, Rect, Text
 
 __all__ = [
@@ -75,6 +76,8 @@ def draw_pdf(page: Page) -> bytes:
     if page.keywords:
         c.setKeywords(list(page.keywords))
     c.setCreator("证照管理系统")
+    if page.font_name == FONT_NAME:
+        face_font().start_document(c._doc)  # the glyphs every face prints first: cached subsets
     pen = _Pen(c)
     font = None
     for item in page.items:
