@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 
+from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas as rl_canvas
 
 from .layout import (
@@ -66,6 +68,26 @@ class _Pen:
             self.width = width
 
 
+def _draw_texts(c: rl_canvas.Canvas, font, texts: list[Text], pen: _Pen) -> None:
+    """One text object for a run of texts: font subset, size and position per text, as reportlab's
+    drawString writes them (a third of the drawing time went to a text object per string)."""
+    doc = c._doc
+    code = ["BT"]
+    current = None
+    for text in texts:
+        if text.color != pen.fill:
+            code.append("%s rg" % fp_str(*text.color))
+            pen.fill = text.color
+        code.append("1 0 0 1 %s Tm" % fp_str(text.x, text.y))
+        for subset, chunk in font.splitString(text.text, doc):
+            if (subset, text.size) != current:
+                code.append(f"{font.getSubsetInternalName(subset, doc)} {fp_str(text.size)} Tf")
+                current = (subset, text.size)
+            code.append(f"({c._escape(chunk)}) Tj")
+    code.append("ET")
+    c.addLiteral("\n".join(code))
+
+
 def draw_pdf(page: Page) -> bytes:
     """Draw *page* as a one-page PDF (its font embedded as a subset, every text selectable)."""
     register_fonts()
@@ -76,18 +98,22 @@ def draw_pdf(page: Page) -> bytes:
     if page.keywords:
         c.setKeywords(list(page.keywords))
     c.setCreator("证照管理系统")
+    font = pdfmetrics.getFont(page.font_name)
     if page.font_name == FONT_NAME:
         face_font().start_document(c._doc)  # the glyphs every face prints first: cached subsets
     pen = _Pen(c)
-    font = None
-    for item in page.items:
+    items = page.items
+    i = 0
+    while i < len(items):
+        item = items[i]
         if isinstance(item, Text):
-            if font != item.size:
-                c.setFont(page.font_name, item.size)
-                font = item.size
-            pen.fill_color(item.color)
-            c.drawString(item.x, item.y, item.text)
-        elif isinstance(item, Rect):
+            j = i
+            while j < len(items) and isinstance(items[j], Text):
+                j += 1
+            _draw_texts(c, font, list(items[i:j]), pen)
+            i = j
+            continue
+        if isinstance(item, Rect):
             if item.fill is not None:
                 pen.fill_color(item.fill)
             if item.stroke is not None:
@@ -101,6 +127,7 @@ def draw_pdf(page: Page) -> bytes:
             c.drawImage(ImageReader(io.BytesIO(item.png)), item.x, item.y, item.w, item.h)
         else:  # pragma: no cover - a new primitive without a drawer
             raise TypeError(f"cannot draw {type(item).__name__}")
+        i += 1
     c.showPage()
     c.save()
     return buf.getvalue()
