@@ -158,14 +158,15 @@ def _seed_text() -> str:
     return "".join(parts)
 
 
+_seeded = threading.Event()
+
+
 def _font_ready() -> None:
+    """The font registered and told which glyphs every face starts with (once per process)."""
     register_fonts()
     if not _seeded.is_set():
         face_font().set_seed(_seed_text())
         _seeded.set()
-
-
-_seeded = threading.Event()
 
 
 def _width(text: str, size: float) -> float:
@@ -279,7 +280,7 @@ class _Cell:
     text: str
     x: float
     w: float
-    label: bool = False  # shaded, centred
+    label: bool = False  # shaded
     centred: bool = False
     wrap: bool = False  # CJK breaking (break anywhere)
     spanning: bool = False  # a value spanning three columns of a pair table

@@ -14,12 +14,13 @@ import base64
 import datetime as dt
 import io
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import jinja2
 import segno
+
+from portal.certificates.layout import CertificateDocument  # the product's document: same fields
 
 __all__ = [
     "CERTIFICATE_TITLE",
@@ -78,32 +79,6 @@ _QR_BOX = (_MARGIN_X + 4.0, _FOOTER_Y1, _MARGIN_X + 100.0, SEAL_BOX[3])
 
 class PdfRenderError(RuntimeError):
     """xhtml2pdf reported errors while rendering the certificate."""
-
-
-@dataclass(frozen=True)
-class CertificateDocument:
-    """Everything printed on a certificate, as ready-to-print values.
-
-    ``face`` and ``business`` are ``(label, value)`` pairs in print order, the
-    labels already in Chinese.  ``persons`` are dicts with the keys
-    ``type_code, type_name, name, id_number, cert_no, phone``; values are
-    printed as given (masking is the caller's decision).
-    """
-
-    number: str
-    holder_name: str
-    holder_uscc: str
-    crane_type_name: str
-    face: Sequence[tuple[str, Any]]
-    business: Sequence[tuple[str, Any]]
-    persons: Sequence[Mapping[str, Any]]
-    authority_name: str
-    authority_uscc: str
-    issue_date: dt.date
-    valid_until: dt.date | None
-    verify_url: str
-    status_note: str | None = None
-    title: str = field(default=CERTIFICATE_TITLE)
 
 
 # --------------------------------------------------------------------------
