@@ -9,7 +9,9 @@ from __future__ import annotations
 import io
 import pickle
 import re
+import shutil
 import stat
+import subprocess
 import time
 
 import pytest
@@ -314,3 +316,18 @@ def _render_minimal_pdf():
     page.drawString(100, 700, "certificate")
     page.save()
     return buffer.getvalue()
+
+
+@pytest.mark.skipif(not shutil.which("pdfsig"), reason="poppler-utils not installed")
+def test_poppler_pdfsig_finds_the_signature_valid_and_a_changed_byte_a_digest_mismatch(signed_pdf, tmp_path):
+    """A second, independent validator (poppler): the digest and CMS check out over the whole file.
+    (Trust in the dev root would need it in an NSS database; pyHanko's check above covers trust.)"""
+    def pdfsig(data: bytes) -> str:
+        path = tmp_path / "c.pdf"
+        path.write_bytes(data)
+        return subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, timeout=60).stdout
+
+    report = pdfsig(signed_pdf)
+    assert "Signature Validation: Signature is Valid." in report and "Total document signed" in report
+    assert "ETSI.CAdES.detached" in report
+    assert "Signature Validation: Digest Mismatch." in pdfsig(_flip_in_content_stream(signed_pdf))
