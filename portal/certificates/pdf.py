@@ -15,6 +15,9 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas as rl_canvas
 
+from .fonts import font as face_font
+
+# The layout's names are re-exported: callers (signing, seal, jobs, bench, tests) import them from here.
 from .layout import (
     CERTIFICATE_TITLE,
     FONT_NAME,
@@ -28,7 +31,6 @@ from .layout import (
     qr_png,
     register_fonts,
 )
-from .fonts import font as face_font
 from .page import Image, Line, Page, Rect, Text
 
 __all__ = [
