@@ -6,6 +6,7 @@ validator against the dev root.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import pickle
 import re
@@ -174,6 +175,13 @@ def test_signed_pdf_validates_with_pyhanko(pki, signed_pdf):
         sig, ValidationContext(trust_roots=[root], allow_fetching=False)
     )
     assert status.bottom_line and status.intact and status.valid and status.trusted
+    # PAdES B-B signed attributes: content type, digest, signing-certificate-v2 naming the signer's
+    # certificate (the signer encodes it once and reuses it), and no signing-time (PAdES forbids it).
+    attrs = {a["type"].native: a["values"][0] for a in sig.signer_info["signed_attrs"]}
+    assert set(attrs) == {"content_type", "message_digest", "signing_certificate_v2"}
+    (cert_id,) = attrs["signing_certificate_v2"]["certs"]
+    assert cert_id["cert_hash"].native == hashlib.sha256(sig.signer_cert.dump()).digest()
+    assert cert_id["issuer_serial"]["serial_number"].native == sig.signer_cert.serial_number
 
 
 def test_visible_seal_at_seal_box(signed_pdf):
