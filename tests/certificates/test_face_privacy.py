@@ -48,3 +48,23 @@ def test_database_detail_page_and_ministry_report_keep_the_full_values(demo, log
     report = db.session.scalar(db.select(ReportOutbox).filter_by(certificate_id=cert.id))
     sent = json.dumps(report.payload, ensure_ascii=False)
     assert all(f'"idNumber": "{p["id_number"].upper()}"' in sent for p in persons)
+
+
+def test_worker_warm_up_seals_a_sample_per_keyed_authority_and_keeps_nothing(demo):
+    """jobs.worker warms forked work horses this way: every authority's key and seal are loaded, one
+    without a key is passed over, and no certificate, event or file is left behind."""
+    from pathlib import Path
+
+    from portal.admin.models import Authority
+    from portal.certificates import keys
+    from portal.certificates.documents import warm_up_sealing
+    from portal.certificates.models import Certificate, CertificateEvent
+
+    authorities = db.session.execute(db.select(Authority.uscc, Authority.name)).all()
+    assert any(keys.has_key(uscc) for uscc, _ in authorities)
+    storage_dir = Path(demo.config["STORAGE_DIR"])
+    before = sorted(storage_dir.rglob("*")) if storage_dir.exists() else []
+    warm_up_sealing([*authorities, ("11149900MB0000009X", "无密钥的发证机关")])
+    assert db.session.scalar(db.select(db.func.count()).select_from(Certificate)) == 0
+    assert db.session.scalar(db.select(db.func.count()).select_from(CertificateEvent)) == 0
+    assert (sorted(storage_dir.rglob("*")) if storage_dir.exists() else []) == before
