@@ -6,7 +6,7 @@ from flask import current_app
 from portal import storage
 from portal.certificates import keys
 from portal.certificates.models import Certificate, CertificateEvent
-from portal.certificates.pdf import CertificateDocument, render_certificate_pdf
+from portal.certificates.pdf import CertificateDocument, FaceTooLong, render_certificate_pdf
 from portal.certificates.signing import sign_certificate_pdf
 from portal.extensions import db
 from portal.standard import codes
@@ -95,6 +95,8 @@ def seal_certificate(certificate_id):
     except keys.CredentialsMissing:
         cert.pdf_state = "failed"
         cert.pdf_error = f"发证机关 {cert.authority_name} 尚未配置电子签章密钥，请联系系统管理员"
+    except FaceTooLong as exc:
+        cert.pdf_state, cert.pdf_error = "failed", str(exc)
     except Exception as exc:  # recorded for the clerk and the log; the job itself must not die
         log.exception("sealing certificate %s failed", cert.number)
         cert.pdf_state, cert.pdf_error = "failed", f"电子证照生成失败：{type(exc).__name__}"

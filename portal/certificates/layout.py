@@ -485,7 +485,7 @@ def layout_certificate(doc: CertificateDocument) -> Page:
         if bottom >= _CONTENT_BOTTOM:
             break
     else:
-        raise FaceTooLong(f"证书 {doc.number} 的内容过多，一页 A4 放不下")
+        raise FaceTooLong(f"证书 {doc.number} 的人员或文字过多，A4 一页放不下（表格已缩到最小字号），请精简后重新生成")
     return Page(
         width=_PAGE_W,
         height=_PAGE_H,

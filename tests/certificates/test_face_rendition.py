@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageFilter
 
-from portal.certificates.layout import layout_certificate
+from portal.certificates.layout import FaceTooLong, layout_certificate
 from portal.certificates.page import Image as PageImage
 from portal.certificates.page import Text
 from portal.certificates.pdf import draw_pdf, render_certificate_pdf
@@ -242,3 +242,9 @@ def test_person_types_of_the_code_table_fit_their_column():
     page = layout_certificate(doc)
     for p in doc.persons:
         assert any(getattr(i, "text", "") == f"{p['type_name']}（{p['type_code']}）" for i in page.items)
+
+
+def test_a_face_that_cannot_fit_one_page_is_refused_with_a_reason():
+    persons = [dict(make_doc(1).persons[0], name=f"王{i}") for i in range(120)]
+    with pytest.raises(FaceTooLong, match="A4 一页放不下"):
+        layout_certificate(make_doc(persons=persons))
