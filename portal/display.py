@@ -14,7 +14,7 @@ def local_time(moment):
 def mask_id_number(id_number):
     """身份证号码 as people see it, on the pages and on the certificate's face: 140105********1234.
 
-    The full number stays in the database, on the clerk's own detail page and in the report to 住建部.
+    The full number stays in the database and in the report to 住建部.
     Masking a masked number changes nothing."""
     value = id_number or ""
     if len(value) <= 10:

@@ -1,4 +1,5 @@
 """The sealed PDF of a stored certificate: build the printable document, render, sign, store."""
+import datetime as dt
 import logging
 
 from flask import current_app
@@ -111,8 +112,6 @@ def warm_up_sealing(authorities):
     encoder, pyHanko and every authority's parsed key and seal already loaded: forked cold, the first
     certificate of a job took 300–500 ms longer than the others.
     """
-    import datetime as dt
-
     sample = render_certificate_pdf(CertificateDocument(
         number="140105T（2026）0000000", holder_name="山西建工集团有限公司", holder_uscc="91140000110012345K",
         crane_type_name="塔式起重机（T）", face=[("规格型号", "QTZ80")], business=[], persons=[],

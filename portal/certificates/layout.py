@@ -12,8 +12,8 @@ Numbers below that look odd (an image of 69 pt for a 92 pt box, a 12 pt line in 
 are that renderer's behaviour, kept so the face stays the same to the eye.
 
 Privacy (PIPL): the face prints ID numbers masked with the pages' rule
-(:func:`portal.display.mask_id_number`) and no phone numbers; the full values stay in the database,
-on the authorised detail pages and in the report to the ministry.
+(:func:`portal.display.mask_id_number`) and no phone numbers; the full values stay in the database
+and in the report to the ministry, the phone numbers on the authorised detail pages.
 """
 
 from __future__ import annotations
@@ -404,7 +404,7 @@ def _table(flow: _Flow, rows: list[list[_Cell]], m: _Metrics, fills: list, texts
 # --------------------------------------------------------------------------
 @lru_cache(maxsize=1)
 def _frame_items() -> tuple:
-    """What every certificate prints in the same place: the double red border, the QR caption."""
+    """The double red border, the same on every certificate (laid out once per process)."""
     return (
         Rect(24.0, 24.0, _PAGE_W - 48.0, _PAGE_H - 48.0, stroke=_FRAME_RED, line_width=2.2),
         Rect(28.0, 28.0, _PAGE_W - 56.0, _PAGE_H - 56.0, stroke=_FRAME_RED, line_width=0.6),
