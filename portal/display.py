@@ -7,7 +7,10 @@ from portal.standard.normalize import clean_record_number
 
 
 def mask_id_number(id_number):
-    """身份证号码 for the screen: 140105********1234 (the full number stays in the signed PDF)."""
+    """身份证号码 as people see it, on the pages and on the certificate's face: 140105********1234.
+
+    The full number stays in the database and in the report to 住建部.
+    Masking a masked number changes nothing."""
     value = id_number or ""
     if len(value) <= 10:
         return "*" * len(value)

@@ -23,6 +23,7 @@ from portal.certificates.pdf import (
     render_certificate_pdf,
 )
 from portal.certificates.seal import seal_pdf
+from portal.display import mask_id_number
 
 pytestmark = pytest.mark.skipif(
     not all(shutil.which(t) for t in ("pdftotext", "pdffonts", "pdfinfo", "pdfimages")),
@@ -176,10 +177,13 @@ def test_text_round_trips(full_pdf):
     for label, value in doc.business:
         assert label in text and value in text
     for p in doc.persons:
-        assert p["name"] in text and p["id_number"] in text and p["phone"] in text
-        assert p["type_name"] in text
+        assert p["name"] in text and p["type_name"] in text
+        # PIPL: the face carries the ID number masked as the pages show it, and no phone number.
+        assert mask_id_number(p["id_number"]) in text and p["id_number"] not in text
+        assert p["phone"] not in text
         if p["cert_no"]:
             assert p["cert_no"] in text
+    assert "联系电话" not in text
 
 
 def test_valid_until_date_and_status_note(tmp_path):
@@ -336,3 +340,33 @@ def _isolated_import(code: str) -> str:
         "pkg = types.ModuleType('portal'); pkg.__path__ = [str(root)]; sys.modules['portal'] = pkg;"
         + code
     )
+
+
+def test_title_names_the_certificate(full_pdf):
+    doc, path = full_pdf
+    info = run("pdfinfo", str(path))
+    assert re.search(rf"^Title:\s+{re.escape(CERTIFICATE_TITLE)} {re.escape(doc.number)}$", info, re.M)
+
+
+def _font_files(pdf: bytes) -> dict[str, bytes]:
+    """BaseFont name → the embedded (decoded) TrueType subset."""
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    page = PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Kids"][0]
+    fonts_ = page["/Resources"]["/Font"]
+    return {str(f["/BaseFont"]): f["/FontDescriptor"]["/FontFile2"].data
+            for f in (fonts_[name] for name in fonts_)}
+
+
+def test_common_glyphs_are_one_shared_subset_and_each_certificate_adds_its_own(tmp_path):
+    """The face font's first subset (labels, digits, region names) is the same in every certificate;
+    a certificate's own names land in a later subset, so cached subsets never show another's glyphs."""
+    pdfs = {holder: render_certificate_pdf(make_doc(3, holder_name=holder)) for holder in ("晋龙集团", "汾酒集团")}
+    a, b = (_font_files(pdf) for pdf in pdfs.values())
+    first = next(name for name in a if "AAAAAA+" in name)
+    assert a[first] == b[first]
+    assert {k: v for k, v in a.items() if k != first} != {k: v for k, v in b.items() if k != first}
+    for holder, pdf in pdfs.items():
+        assert holder in squash(pdf_text_of(pdf, tmp_path))

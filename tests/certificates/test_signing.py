@@ -6,10 +6,13 @@ validator against the dev root.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import pickle
 import re
+import shutil
 import stat
+import subprocess
 import time
 
 import pytest
@@ -170,6 +173,13 @@ def test_signed_pdf_validates_with_pyhanko(pki, signed_pdf):
         sig, ValidationContext(trust_roots=[root], allow_fetching=False)
     )
     assert status.bottom_line and status.intact and status.valid and status.trusted
+    # PAdES B-B signed attributes: content type, digest, signing-certificate-v2 naming the signer's
+    # certificate (the signer encodes it once and reuses it), and no signing-time (PAdES forbids it).
+    attrs = {a["type"].native: a["values"][0] for a in sig.signer_info["signed_attrs"]}
+    assert set(attrs) == {"content_type", "message_digest", "signing_certificate_v2"}
+    (cert_id,) = attrs["signing_certificate_v2"]["certs"]
+    assert cert_id["cert_hash"].native == hashlib.sha256(sig.signer_cert.dump()).digest()
+    assert cert_id["issuer_serial"]["serial_number"].native == sig.signer_cert.serial_number
 
 
 def test_visible_seal_at_seal_box(signed_pdf):
@@ -314,3 +324,18 @@ def _render_minimal_pdf():
     page.drawString(100, 700, "certificate")
     page.save()
     return buffer.getvalue()
+
+
+@pytest.mark.skipif(not shutil.which("pdfsig"), reason="poppler-utils not installed")
+def test_poppler_pdfsig_finds_the_signature_valid_and_a_changed_byte_a_digest_mismatch(signed_pdf, tmp_path):
+    """A second, independent validator (poppler): the digest and CMS check out over the whole file.
+    (Trust in the dev root would need it in an NSS database; pyHanko's check above covers trust.)"""
+    def pdfsig(data: bytes) -> str:
+        path = tmp_path / "c.pdf"
+        path.write_bytes(data)
+        return subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, timeout=60).stdout
+
+    report = pdfsig(signed_pdf)
+    assert "Signature Validation: Signature is Valid." in report and "Total document signed" in report
+    assert "ETSI.CAdES.detached" in report
+    assert "Signature Validation: Digest Mismatch." in pdfsig(_flip_in_content_stream(signed_pdf))
