@@ -53,9 +53,9 @@ def seed_demo():
             db.session.add(user)
         results.append((username, demo_password(username), created))
     db.session.commit()
-    from portal.certificates import keys
+    from portal.certificates import keys, seal_keys
     for authority in authorities.values():
-        if not keys.has_key(authority.uscc):
+        if not keys.has_key(authority.uscc) or not seal_keys.has_seal_key(authority.uscc):
             keys.init_key(authority.uscc, authority.name)
     for hook in current_app.extensions.get("seed_hooks", []):
         hook()

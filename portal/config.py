@@ -98,3 +98,4 @@ class TestConfig(Config):
     REDIS_URL = None
     PLATFORM_URL = None
     LOGIN_LOCK_MINUTES = 15
+    PKI_KDF_ITERATIONS = 1_000  # the SM2 dev PKI's key encryption: every test makes a PKI of its own

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -38,6 +39,7 @@ def _glyph(ch: str, font: ImageFont.FreeTypeFont, angle_deg: float) -> Image.Ima
     return tile.rotate(angle_deg, resample=Image.BICUBIC, center=(side / 2, side / 2))
 
 
+@lru_cache(maxsize=64)
 def seal_png(name: str, bottom_text: str | None = DEFAULT_BOTTOM_TEXT, pixels: int = 400) -> bytes:
     """The seal of authority *name* as a square PNG of *pixels* × *pixels* (transparent outside the ring)."""
     size = pixels * 2

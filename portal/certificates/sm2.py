@@ -53,7 +53,7 @@ B = int(_T["b"], 16)
 N = int(_T["n"], 16)
 GX, GY = int(_T["g"][:64], 16), int(_T["g"][64:], 16)
 _CURVE_BYTES = b"".join(v.to_bytes(32, "big") for v in (A, B, GX, GY))
-_KDF_ITERATIONS = 100_000
+KDF_ITERATIONS = 100_000
 
 if OID_SM2 not in keys.NamedCurve._map:  # asn1crypto needs the key size of a curve it serialises
     keys.NamedCurve.register("sm2p256v1", OID_SM2, 32)
@@ -242,12 +242,12 @@ class Sm2PrivateKey:
             "private_key": ec_key,
         })
 
-    def encrypted_pem(self, passphrase: bytes) -> bytes:
+    def encrypted_pem(self, passphrase: bytes, iterations: int = KDF_ITERATIONS) -> bytes:
         """PKCS#8 ``ENCRYPTED PRIVATE KEY`` PEM (PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC)."""
         if not passphrase:
             raise Sm2Error("a non-empty passphrase is required")
         salt, iv = os.urandom(16), os.urandom(16)
-        key = PBKDF2HMAC(hashes.SHA256(), 32, salt, _KDF_ITERATIONS).derive(passphrase)
+        key = PBKDF2HMAC(hashes.SHA256(), 32, salt, iterations).derive(passphrase)
         padder = padding.PKCS7(128).padder()
         plain = padder.update(self._private_key_info().dump()) + padder.finalize()
         encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
@@ -257,7 +257,7 @@ class Sm2PrivateKey:
                 "algorithm": "pbes2",
                 "parameters": {
                     "key_derivation_func": {"algorithm": "pbkdf2", "parameters": {
-                        "salt": algos.Pbkdf2Salt(name="specified", value=salt), "iteration_count": _KDF_ITERATIONS, "key_length": 32,
+                        "salt": algos.Pbkdf2Salt(name="specified", value=salt), "iteration_count": iterations, "key_length": 32,
                         "prf": {"algorithm": "sha256"}}},
                     "encryption_scheme": {"algorithm": "aes256_cbc", "parameters": iv},
                 },

@@ -34,7 +34,7 @@ from .seal_picture import seal_png
 from .seal_signer import LocalSealSigner
 from .ses import make_seal
 from .signing import _USCC_RE, CredentialsMissing, PkiError, _write_private, _write_public
-from .sm2 import OID_SM2_WITH_SM3, Sm2Error, Sm2PrivateKey, Sm2PublicKey
+from .sm2 import KDF_ITERATIONS, OID_SM2_WITH_SM3, Sm2Error, Sm2PrivateKey, Sm2PublicKey
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,10 @@ def sm2_certificate(*, subject: x509.Name, public_key: Sm2PublicKey, issuer: x50
         "subject_public_key_info": public_key.public_key_info(),
         "extensions": extensions,
     })
-    return x509.Certificate({"tbs_certificate": tbs, "signature_algorithm": {"algorithm": OID_SM2_WITH_SM3},
-                             "signature_value": issuer_key.sign(tbs.dump())}).dump()
+    tbs_der = tbs.dump()  # re-loaded below: asn1crypto re-walks a built structure on every dump()
+    return x509.Certificate({"tbs_certificate": x509.TbsCertificate.load(tbs_der),
+                             "signature_algorithm": {"algorithm": OID_SM2_WITH_SM3},
+                             "signature_value": issuer_key.sign(tbs_der)}).dump()
 
 
 def _pem_cert(der: bytes) -> bytes:
@@ -101,15 +103,17 @@ def _key_id(cert: x509.Certificate) -> bytes | None:
 class Sm2DevPki:
     """The SM2 development PKI under *root_dir* (``<PKI_DIR>/sm2``)."""
 
-    def __init__(self, root_dir: str | os.PathLike, passphrase: bytes | str):
+    def __init__(self, root_dir: str | os.PathLike, passphrase: bytes | str, kdf_iterations: int = KDF_ITERATIONS):
         if isinstance(passphrase, str):
             passphrase = passphrase.encode("utf-8")
         if not passphrase:
             raise PkiError("a non-empty passphrase is required")
         self.root_dir = Path(root_dir)
         self.__passphrase = bytes(passphrase)
+        self._kdf_iterations = kdf_iterations
         self._lock = threading.RLock()
         self._signers: dict[str, tuple[tuple, LocalSealSigner]] = {}
+        self._cas: dict[str, tuple[tuple, tuple[x509.Certificate, Sm2PrivateKey]]] = {}
 
     def __repr__(self) -> str:
         return f"<Sm2DevPki {str(self.root_dir)!r}>"
@@ -176,14 +180,18 @@ class Sm2DevPki:
             cert_path, key_path = self.root_dir / f"{path_stem}.pem", self.root_dir / f"{path_stem}.key.pem"
         else:
             cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-        _write_private(key_path, key.encrypted_pem(self.__passphrase))
+        _write_private(key_path, key.encrypted_pem(self.__passphrase, self._kdf_iterations))
         _write_public(cert_path, _pem_cert(der))
         return load_certificate(der), key
 
     def _ensure(self, stem: str, subject: x509.Name, issuer, validity, ca) -> tuple[x509.Certificate, Sm2PrivateKey]:
         cert_path, key_path = self.root_dir / f"{stem}.pem", self.root_dir / f"{stem}.key.pem"
         if cert_path.is_file() and key_path.is_file():
-            return self._load_cert(cert_path), self._load_key(key_path)
+            stamp = (cert_path.stat().st_mtime_ns, key_path.stat().st_mtime_ns)
+            hit = self._cas.get(stem)
+            if hit is None or hit[0] != stamp:  # decrypt a CA key once, not for every authority
+                hit = self._cas[stem] = (stamp, (self._load_cert(cert_path), self._load_key(key_path)))
+            return hit[1]
         if cert_path.is_file() or key_path.is_file():
             # Never replace half a CA: every certificate it issued (and every seal under it) would break.
             raise PkiError(f"incomplete SM2 {stem} in {self.root_dir}: restore the missing file")
@@ -267,3 +275,20 @@ class Sm2DevPki:
                                      cert.subject.native.get("common_name") or uscc)
             self._signers[uscc] = (stamp, signer)
             return signer
+
+
+def certificate_public_key(cert: x509.Certificate) -> Sm2PublicKey:
+    """The SM2 public key of *cert* (Sm2Error when it is not an SM2 key)."""
+    return Sm2PublicKey.from_public_key_info(cert["tbs_certificate"]["subject_public_key_info"])
+
+
+def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """True when *issuer* (a CA) names and signed *cert*, SM2 with SM3."""
+    try:
+        if cert.issuer != issuer.subject or not issuer.ca:
+            return False
+        if cert["signature_algorithm"]["algorithm"].dotted != OID_SM2_WITH_SM3:
+            return False
+        return certificate_public_key(issuer).verify(cert["tbs_certificate"].dump(), cert["signature_value"].native)
+    except Exception:
+        return False
