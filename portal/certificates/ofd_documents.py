@@ -9,7 +9,7 @@ pipeline, the pages and the CLI call:
   :func:`portal.certificates.verification.verify_pdf_bytes` for PDFs.
 """
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask import current_app
 
@@ -19,6 +19,7 @@ from portal.certificates.interim_layout import interim_layout
 from portal.certificates.models import Certificate
 from portal.certificates.ofd_seal import sealed_ofd_from_page
 from portal.certificates.ofd_verify import OfdCheck, verify_ofd
+from portal.certificates.verification import PdfVerification
 from portal.extensions import db
 from portal.standard.license_id import LicenseId, serial_for_certificate_number
 
@@ -52,30 +53,17 @@ def certificate_ofd(cert, signed_at=None):
 
 
 @dataclass
-class OfdVerification:
-    check: OfdCheck
-    certificate: Certificate | None
-    problems: list = field(default_factory=list)
+class OfdVerification(PdfVerification):
+    """The PDF verdict's lines (signature, integrity, certificate, problems, conclusion) after the seal's."""
 
-    @property
-    def ok(self):
-        return self.check.valid and self.certificate is not None and self.certificate.status == "issued"
+    check: OfdCheck | None = None
 
     def lines(self):
         check = self.check
         yield f"电子签章：{'有效' if check.valid else '无效'}（{check.message}）"
-        if check.signed and check.seal_name:
+        if check.seal_name:
             yield f"印章：{check.seal_name}，签章者：{check.signer}，签章时间：{check.signed_at:%Y-%m-%d %H:%M:%S} UTC"
-        yield f"文件完整性：{'未被修改' if check.intact else '已被修改或损坏'}"
-        if self.certificate is None:
-            yield "证书状态：查无此证"
-        else:
-            cert = self.certificate
-            state = "有效" if cert.status == "issued" else f"已注销（{cert.cancelled_at:%Y-%m-%d}）"
-            yield f"证书：{cert.number} {cert.holder_name}，发证机关 {cert.authority_name}，状态：{state}"
-        for problem in self.problems:
-            yield f"问题：{problem}"
-        yield "结论：" + ("验证通过" if self.ok else "验证未通过")
+        yield from super().lines()
 
 
 def verify_ofd_bytes(data):
@@ -90,4 +78,5 @@ def verify_ofd_bytes(data):
         problems.append("文件中找不到可识别的证书信息，或该证书不存在")
     elif cert.status != "issued":
         problems.append(f"证书已于 {cert.cancelled_at:%Y-%m-%d} 注销：{cert.cancel_reason or ''}")
-    return OfdVerification(check=check, certificate=cert, problems=problems)
+    return OfdVerification(signature_valid=check.valid, unmodified=check.intact, certificate=cert,
+                           problems=problems, check=check)

@@ -81,6 +81,7 @@ class FontProgram:
         self.cmap = self._read_cmap()
         self.family_name = self._read_name(1) or Path(path).stem
         self._glyf_offset = self._tables["glyf"][0]
+        self._component_cache: dict[int, list[tuple[int, int]]] = {}
 
     # -- reading ---------------------------------------------------------------------------
     def table(self, tag: str) -> bytes:
@@ -164,9 +165,15 @@ class FontProgram:
         start, end = self._loca[gid], self._loca[gid + 1]
         return self._data[self._glyf_offset + start:self._glyf_offset + end]
 
-    @staticmethod
-    def _components(glyph: bytes) -> list[tuple[int, int]]:
+    def _components(self, gid: int, glyph: bytes) -> list[tuple[int, int]]:
         """(byte offset of the glyph index, glyph index) of each component of a composite glyph."""
+        found = self._component_cache.get(gid)
+        if found is None:
+            found = self._component_cache[gid] = self._parse_components(glyph)
+        return found
+
+    @staticmethod
+    def _parse_components(glyph: bytes) -> list[tuple[int, int]]:
         if len(glyph) < 10 or struct.unpack_from(">h", glyph, 0)[0] >= 0:
             return []
         found, pos = [], 10
@@ -180,10 +187,14 @@ class FontProgram:
 
     def subset(self, text: str) -> bytes:
         """A TrueType font with the glyphs of the characters of *text* (and .notdef)."""
-        used = {self.cmap[ord(c)]: None for c in set(text) if ord(c) in self.cmap}
+        cmap = self.cmap
+        used = {cmap[ord(c)]: None for c in set(text) if ord(c) in cmap}
+        glyphs = {0: self._glyph(0)}
         todo = list(used)
         while todo:  # components of composite glyphs, recursively
-            for _, component in self._components(self._glyph(todo.pop())):
+            gid = todo.pop()
+            glyphs[gid] = glyph = self._glyph(gid)
+            for _, component in self._components(gid, glyph):
                 if component not in used and component < self.num_glyphs:
                     used[component] = None
                     todo.append(component)
@@ -192,8 +203,8 @@ class FontProgram:
 
         glyf, loca = bytearray(), [0]
         for old in order:
-            glyph = self._glyph(old)
-            parts = self._components(glyph)
+            glyph = glyphs[old]
+            parts = self._components(old, glyph)
             if parts:
                 glyph = bytearray(glyph)
                 for pos, component in parts:

@@ -6,6 +6,7 @@ from portal.certificates.page import Image, Line, Page, Rect, Text
 from portal.certificates.pdf import FONT_NAME, FONT_PATH, PAGE_SIZE, SEAL_BOX, qr_png
 from portal.certificates.sm2_pki import Sm2DevPki
 from portal.certificates.ttf_subset import font_program
+from tests.standard.factories import zip_bytes as rezip  # noqa: F401 (a package from its files, re-zipped)
 
 AUTHORITY_USCC = "11140100MB0000002K"
 AUTHORITY = "太原市住房和城乡建设局"
@@ -51,9 +52,3 @@ def unzip(data: bytes) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def rezip(files: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return out.getvalue()
