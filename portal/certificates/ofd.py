@@ -214,7 +214,7 @@ def build_ofd(page: Page, *, created: dt.datetime | None = None, doc_id: str | N
     objects: list[str] = []
     for item in page.items:
         if isinstance(item, Text):
-            if item.text.strip():
+            if _NOT_XML.sub("", item.text).strip():  # nothing to draw or find in a blank text
                 objects.append(_text_object(item, ids.next(), font_id, font, page.height))
         elif isinstance(item, Rect):
             if item.stroke is not None or item.fill is not None:

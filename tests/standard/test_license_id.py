@@ -57,16 +57,14 @@ def test_any_one_changed_character_is_refused(type_code, uscc, serial, version, 
         LicenseId.parse(text[:i] + replacement + text[i + 1:])
 
 
-@settings(max_examples=200)
-@given(TYPE_CODES, USCCS, ALNUM.filter(lambda s: len(s) <= 32), st.data())
-def test_swapped_neighbours_in_the_serial_are_refused(type_code, uscc, serial, data):
-    assume(len(serial) >= 2)
-    i = data.draw(st.integers(min_value=0, max_value=len(serial) - 2))
-    assume(serial[i] != serial[i + 1])
-    swapped = serial[:i] + serial[i + 1] + serial[i] + serial[i + 2:]
-    text = str(LicenseId.build(type_code, uscc, serial))
-    with pytest.raises(ValueError, match="校验位"):
-        LicenseId.parse(text.replace(f".{serial}.", f".{swapped}.", 1))
+def test_swapped_neighbours_are_caught_nearly_always():
+    # A hybrid MOD 37,36 system catches every single substitution but not every adjacent transposition
+    # (ISO/IEC 7064 §9): over all pairs of distinct characters in a serial, at least 99.5 % are caught.
+    body = "1.2.156.3005.2.JZQZJXSYDJZ." + AUTHORITY_USCC + ".{}.001"
+    pairs = [(a, b) for a in MOD37_36_ALPHABET for b in MOD37_36_ALPHABET if a != b]
+    caught = sum(mod37_36_check_char(body.format("X" + a + b + "7").replace(".", ""))
+                 != mod37_36_check_char(body.format("X" + b + a + "7").replace(".", "")) for a, b in pairs)
+    assert caught / len(pairs) >= 0.995
 
 
 @pytest.mark.parametrize("text,hint", [
