@@ -123,7 +123,9 @@ def _tables(doc: CertificateDocument, license_id: str | None, scale: float) -> _
         widths = [w * (_RIGHT - _LEFT) for w in (0.05, 0.29, 0.11, 0.21, 0.19, 0.15)]
         sheet.row(list(zip(["序号", "人员类型", "姓名", "身份证号码", "证书编号", "联系电话"], widths)))
         for i, p in enumerate(doc.persons, start=1):
-            kind = f"{p.get('type_name') or ''}（{p.get('type_code')}）" if p.get("type_code") else p.get("type_name") or ""
+            kind = p.get("type_name") or ""
+            if p.get("type_code"):
+                kind += f"（{p.get('type_code')}）"
             values = [str(i), kind, p.get("name") or "", p.get("id_number") or "", p.get("cert_no") or "",
                       p.get("phone") or ""]
             sheet.row(list(zip(values, widths)))

@@ -89,7 +89,6 @@ class OfdPackage:
 
     files: dict[str, bytes]
     page_id: int
-    page_height_mm: float
     seal_box_mm: tuple[float, float, float, float]  # x, y (top-left origin), w, h of the page's seal area
     created: dt.datetime
 
@@ -157,7 +156,8 @@ def _rect_object(item: Rect, oid: int, page_h: float) -> str:
         attrs.append('Fill="true"')
     colors = (f'<ofd:StrokeColor Value="{_rgb(item.stroke)}"/>' if item.stroke is not None else "") + \
              (f'<ofd:FillColor Value="{_rgb(item.fill)}"/>' if item.fill is not None else "")
-    return f'<ofd:PathObject {" ".join(attrs)}>{colors}<ofd:AbbreviatedData>{path}</ofd:AbbreviatedData></ofd:PathObject>'
+    return (f'<ofd:PathObject {" ".join(attrs)}>{colors}<ofd:AbbreviatedData>{path}</ofd:AbbreviatedData>'
+            '</ofd:PathObject>')
 
 
 def _line_object(item: Line, oid: int, page_h: float) -> str:
@@ -262,7 +262,7 @@ def build_ofd(page: Page, *, created: dt.datetime | None = None, doc_id: str | N
 
     x1, y1, x2, y2 = page.seal_box
     seal_box_mm = (mm(x1), mm(page.height - y2), mm(x2 - x1), mm(y2 - y1))
-    return OfdPackage(files=files, page_id=page_id, page_height_mm=page_h, seal_box_mm=seal_box_mm, created=created)
+    return OfdPackage(files=files, page_id=page_id, seal_box_mm=seal_box_mm, created=created)
 
 
 def ofd_from_page(page: Page, **options) -> bytes:

@@ -22,6 +22,7 @@ writes them and as easyofd resolves them.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 
 from .ofd import OFD_NS, SIGNATURES_PATH, XML_DECL, OfdPackage, ofd_box, build_ofd
@@ -65,8 +66,7 @@ def seal_ofd(package: OfdPackage, signer: SealSigner, signed_at: dt.datetime | N
     files[SIGNATURE_XML] = signature_xml
     files[SIGNED_VALUE] = make_signature(seal=signer.seal, signer_cert=signer.certificate, signed_data=signature_xml,
                                          property_info=f"/{SIGNATURE_XML}", signed_at=signed_at, sign=signer.sign)
-    return OfdPackage(files=files, page_id=package.page_id, page_height_mm=package.page_height_mm,
-                      seal_box_mm=package.seal_box_mm, created=package.created).to_bytes()
+    return dataclasses.replace(package, files=files).to_bytes()
 
 
 def sealed_ofd_from_page(page: Page, signer: SealSigner, *, created: dt.datetime | None = None,

@@ -257,7 +257,8 @@ class Sm2PrivateKey:
                 "algorithm": "pbes2",
                 "parameters": {
                     "key_derivation_func": {"algorithm": "pbkdf2", "parameters": {
-                        "salt": algos.Pbkdf2Salt(name="specified", value=salt), "iteration_count": iterations, "key_length": 32,
+                        "salt": algos.Pbkdf2Salt(name="specified", value=salt), "iteration_count": iterations,
+                        "key_length": 32,
                         "prf": {"algorithm": "sha256"}}},
                     "encryption_scheme": {"algorithm": "aes256_cbc", "parameters": iv},
                 },

@@ -163,7 +163,8 @@ class Sm2DevPki:
             raise CredentialsMissing(f"SM2 certificate missing: {path}") from None
 
     def _issue(self, path_stem: str, subject: x509.Name, issuer: tuple[x509.Certificate, Sm2PrivateKey] | None,
-               validity: dt.timedelta, ca: bool, directory: Path | None = None) -> tuple[x509.Certificate, Sm2PrivateKey]:
+               validity: dt.timedelta, ca: bool,
+               directory: Path | None = None) -> tuple[x509.Certificate, Sm2PrivateKey]:
         """Create key + certificate ``<stem>.pem`` / ``<stem>.key.pem`` (or cert.pem / key.pem in *directory*)."""
         key = Sm2PrivateKey.generate()
         now = dt.datetime.now(dt.timezone.utc)

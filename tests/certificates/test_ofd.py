@@ -1,4 +1,4 @@
-"""The OFD copy under an SM2 electronic seal: structure, an independent reader, a second SM2 implementation, tampering."""
+"""The OFD copy under an SM2 seal: structure, an independent reader, a second SM2 implementation, tampering."""
 import base64
 import subprocess
 from xml.etree import ElementTree
@@ -91,7 +91,8 @@ def test_the_reader_draws_the_page_with_the_embedded_font_and_the_seal(sealed, t
     reader = OFD()
     reader.read(sealed, fmt="binary")
     (tmp_path / "out.pdf").write_bytes(reader.to_pdf())
-    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "out.pdf"), "-"], capture_output=True, text=True).stdout
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "out.pdf"), "-"], capture_output=True,
+                          text=True).stdout
     for value in ("建筑起重机械使用登记证书", "山西测试建筑工程有限公司", "140105T（2025）0000042", "晋AA-T00042"):
         assert value in text
     images = subprocess.run(["pdfimages", "-list", str(tmp_path / "out.pdf")], capture_output=True, text=True).stdout

@@ -1,4 +1,4 @@
-"""The per-document TrueType subset: the same outlines and advances as the original font, readable by fontTools and reportlab."""
+"""The per-document TrueType subset: the original's outlines and advances, readable by fontTools and reportlab."""
 import io
 
 import pytest
