@@ -113,6 +113,8 @@ def _xml(files: dict[str, bytes], path: str) -> ElementTree.Element:
     data = files.get(path)
     if data is None:
         raise _Refused(f"文件包缺少 {path}")
+    if not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):  # UTF-16 would hide a DTD from the check below
+        raise _Refused(f"{path} 不是 UTF-8 编码的 XML")
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise _Refused(f"{path} 含有不允许的 DTD 声明")
     try:

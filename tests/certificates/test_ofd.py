@@ -196,6 +196,8 @@ def test_truncated_oversized_and_hostile_packages_get_a_clear_verdict(sealed, pk
     files = unzip(sealed)
     bomb = files["OFD.xml"].replace(b"<ofd:OFD", b'<!DOCTYPE x [<!ENTITY a "aaaa">]><ofd:OFD', 1)
     assert "DTD" in verify_ofd(rezip({**files, "OFD.xml": bomb}), roots).message
+    utf16 = verify_ofd(rezip({**files, "OFD.xml": bomb.decode().replace("UTF-8", "UTF-16").encode("utf-16")}), roots)
+    assert "UTF-8" in utf16.message
     garbage = verify_ofd(rezip({**files, SIGNED_VALUE: b"\x30\x82\xff\xff garbage"}), roots)
     assert not garbage.valid and "无法解析" in garbage.message
 
