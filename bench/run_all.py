@@ -12,6 +12,7 @@ HERE = Path(__file__).resolve().parent
 BENCHES = [
     ("规则与校验（issue 3）", "bench_standard.py", []),
     ("电子证照生成与签章（issue 16）", "bench_pdf.py", []),
+    ("OFD 电子证照与 SM2 电子签章（issue 17）", "bench_ofd.py", []),
     ("证照维护查询，1,000,000 条（issue 5，需 PostgreSQL）", "bench_search.py", []),
     ("批量导入（issue 6）", "bench_import.py", []),
 ]

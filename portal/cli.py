@@ -10,7 +10,7 @@ from portal.admin.services import create_user, parse_jurisdiction
 from portal.auth.models import User
 from portal.background.lifecycle import STALE_MINUTES, resume_stale_tasks
 from portal.background.queues import start_embedded_worker, start_ticker
-from portal.certificates import keys
+from portal.certificates import keys, seal_keys
 from portal.certificates.authorities import Authority
 from portal.certificates.cli import authority_cli, certs_cli
 from portal.extensions import db
@@ -62,7 +62,7 @@ def seed_demo():
         results.append((username, demo_password(username), created))
     db.session.commit()
     for authority in authorities.values():
-        if not keys.has_key(authority.uscc):
+        if not keys.has_key(authority.uscc) or not seal_keys.has_seal_key(authority.uscc):
             keys.init_key(authority.uscc, authority.name)
     return results
 

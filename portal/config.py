@@ -87,6 +87,14 @@ class Config:
     DRAFT_QUOTA_MB = int(os.environ.get("DRAFT_QUOTA_MB", "50"))
     DRAFT_MAX_AGE_HOURS = int(os.environ.get("DRAFT_MAX_AGE_HOURS", "24"))
 
+    # 电子证照标识 (GB/T 36904): 1.2.156.3005.2.<证照类型代码>.… PROVISIONAL default: no official 证照类型代码
+    # for the 建筑起重机械使用登记证书 has been published (the initials of 建筑起重机械使用登记证); set the
+    # official code here once the ministry assigns one — identifiers already issued keep their old code.
+    LICENSE_TYPE_CODE = os.environ.get("LICENSE_TYPE_CODE", "JZQZJXSYDJZ")
+    # Who applies the SM2 electronic seal (GB/T 38540) to the OFD copy: "local" = the authority's SM2 key in
+    # the development PKI (PKI_DIR/sm2). A province's external 签章服务 plugs in here as another value.
+    SEAL_SIGNER = os.environ.get("SEAL_SIGNER", "local")
+
 
 class TestConfig(Config):
     TESTING = True
@@ -98,3 +106,4 @@ class TestConfig(Config):
     REDIS_URL = None
     PLATFORM_URL = None
     LOGIN_LOCK_MINUTES = 15
+    PKI_KDF_ITERATIONS = 1_000  # the SM2 dev PKI's key encryption: every test makes a PKI of its own

@@ -3,6 +3,7 @@ import threading
 
 from flask import current_app
 
+from portal.certificates import seal_keys
 from portal.certificates.dev_pki import DevPki
 from portal.certificates.signing import CredentialsMissing, load_pkcs12_signer  # noqa: F401 (callers catch keys.CredentialsMissing)
 
@@ -48,8 +49,12 @@ def trust_roots():
 
 
 def init_key(uscc, name, overwrite=False):
-    """Create the development root CA if needed and a key + certificate for the authority."""
+    """Create the development root CAs if needed and the authority's keys + certificates: ECDSA for the PDF,
+    SM2 + electronic seal for the OFD (one that exists is kept unless overwrite)."""
     pki = dev_pki()
     pki.ensure_root_ca()
-    return pki.create_authority_credentials(uscc, name, overwrite=overwrite)
+    if overwrite or not pki.has_credentials(uscc):
+        pki.create_authority_credentials(uscc, name, overwrite=overwrite)
+    seal_keys.init_seal_key(uscc, name, overwrite=overwrite)
+    return pki.authority_dir(uscc)
 

@@ -53,3 +53,76 @@ def test_init_key_refuses_to_overwrite_and_knows_unknown_authorities(demo, runne
     assert result.exit_code != 0 and "已有签章密钥" in result.output
     result = runner.invoke(args=["authority", "init-key", "140300"])
     assert result.exit_code != 0 and "不存在" in result.output
+
+
+def test_ofd_then_verify_passes_and_names_the_certificate(demo, runner, tmp_path):
+    from portal.certificates.ofd_documents import license_id_for
+    from portal.standard.license_id import LicenseId
+    from tests.certificates.ofd_helpers import unzip
+    _, cert = _issue()
+    out = tmp_path / "cert.ofd"
+    result = runner.invoke(args=["certs", "ofd", cert.number, str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:4] == b"PK\x03\x04"
+    result = runner.invoke(args=["certs", "verify", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "电子签章：有效" in result.output and "验证通过" in result.output and cert.number in result.output
+    license_id = str(license_id_for(cert))
+    assert LicenseId.parse(license_id).authority_uscc == cert.authority_uscc
+    ofd_xml = unzip(out.read_bytes())["OFD.xml"].decode()
+    assert f'<ofd:CustomData Name="电子证照标识">{license_id}</ofd:CustomData>' in ofd_xml
+
+
+def test_ofd_verify_fails_for_one_changed_byte_in_a_file_of_the_package(demo, runner, tmp_path):
+    from tests.certificates.ofd_helpers import rezip, unzip
+    _, cert = _issue()
+    out = tmp_path / "cert.ofd"
+    runner.invoke(args=["certs", "ofd", cert.number, str(out)])
+    files = unzip(out.read_bytes())
+    content = bytearray(files["Doc_0/Pages/Page_0/Content.xml"])
+    content[content.index(cert.holder_name.encode())] ^= 0x01
+    tampered = tmp_path / "tampered.ofd"
+    tampered.write_bytes(rezip({**files, "Doc_0/Pages/Page_0/Content.xml": bytes(content)}))
+    result = runner.invoke(args=["certs", "verify", str(tampered)])
+    assert result.exit_code == 1 and "验证未通过" in result.output and "摘要不符" in result.output
+    assert "查无此证" in result.output  # a tampered file names no certificate
+
+
+def test_ofd_verify_fails_for_a_cancelled_certificate(demo, runner, tmp_path):
+    clerk, cert = _issue()
+    out = tmp_path / "cert.ofd"
+    runner.invoke(args=["certs", "ofd", cert.number, str(out)])
+    cancel_certificate(clerk, cert, "设备已拆除", find_person=person_finder())
+    result = runner.invoke(args=["certs", "verify", str(out)])
+    assert result.exit_code == 1 and "已注销" in result.output and "电子签章：有效" in result.output
+
+
+def test_verify_of_garbage_is_a_verdict_not_a_trace(demo, runner, tmp_path):
+    for name, data in (("empty.ofd", b""), ("broken.ofd", b"PK\x03\x04" + b"\x00" * 100)):
+        path = tmp_path / name
+        path.write_bytes(data)
+        result = runner.invoke(args=["certs", "verify", str(path)])
+        assert result.exit_code == 1 and "验证未通过" in result.output and "Traceback" not in result.output
+
+
+def test_ofd_of_an_unknown_number_or_an_authority_without_seal_is_a_clear_error(demo, runner, tmp_path):
+    import shutil
+    from portal.certificates import seal_keys
+    result = runner.invoke(args=["certs", "ofd", "140105T（2025）9999999", str(tmp_path / "x.ofd")])
+    assert result.exit_code != 0 and "不存在" in result.output
+    _, cert = _issue()
+    shutil.rmtree(seal_keys.sm2_pki().authority_dir(cert.authority_uscc))
+    result = runner.invoke(args=["certs", "ofd", cert.number, str(tmp_path / "x.ofd")])
+    assert result.exit_code != 0 and "SM2 电子印章" in result.output and "init-key" in result.output
+
+
+def test_init_key_makes_the_missing_sm2_seal_without_replacing_the_pdf_key(demo, runner):
+    import shutil
+    from portal.certificates import keys, seal_keys
+    uscc = "11140100MB0000002K"
+    pdf_cert = (keys.dev_pki().authority_dir(uscc) / "cert.pem").read_bytes()
+    shutil.rmtree(seal_keys.sm2_pki().authority_dir(uscc))
+    assert not seal_keys.has_seal_key(uscc)
+    result = runner.invoke(args=["authority", "init-key", uscc])
+    assert result.exit_code == 0, result.output
+    assert seal_keys.has_seal_key(uscc) and (keys.dev_pki().authority_dir(uscc) / "cert.pem").read_bytes() == pdf_cert
