@@ -124,11 +124,37 @@ def test_after_max_attempts_the_certificate_shows_report_failed_and_can_be_resen
         send_due_reports()
     db.session.refresh(cert)
     assert cert.report_state == "failed" and "已重试" in cert.report_message
+    row = db.session.scalar(db.select(ReportOutbox))
+    key, record = row.idempotency_key, row.payload
     platform_sim.set_mode("normal")
     assert resend(clerk, cert) == 1
+    # Built again from the certificate, the record is unchanged: same key, so a lost answer is no duplicate.
+    assert (row.idempotency_key, row.payload) == (key, record)
     send_due_reports()
     db.session.refresh(cert)
     assert cert.report_state == "reported" and _received(platform_sim, cert) == 1
+
+
+def test_a_rejected_report_can_be_resent_as_a_new_report(clerk, platform_sim):
+    platform_sim.set_switches(verdict_delay=0, verdict="rejected", reject_reasons=["备案编号不存在"])
+    cert = _issue(clerk)
+    send_due_reports()
+    db.session.execute(db.update(ReportOutbox).values(verdict_check_at=utcnow()))
+    db.session.commit()
+    send_due_reports()
+    db.session.refresh(cert)
+    assert (cert.report_state, cert.report_message) == ("rejected", "备案编号不存在")
+    row = db.session.scalar(db.select(ReportOutbox))
+    key = row.idempotency_key
+    platform_sim.set_switches(verdict="auto")
+    assert resend(clerk, cert) == 1
+    assert row.idempotency_key != key and row.verdict is None  # judged again: a new report
+    send_due_reports()
+    db.session.execute(db.update(ReportOutbox).values(verdict_check_at=utcnow()))
+    db.session.commit()
+    send_due_reports()
+    db.session.refresh(cert)
+    assert cert.report_state == "collected" and _received(platform_sim, cert) == 2
 
 
 def test_verdict_collected_and_cancellation_reported(clerk, platform_sim):
