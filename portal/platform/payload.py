@@ -36,8 +36,11 @@ from portal.standard import codes
 
 PROVINCE_NUM = "140000"  # 山西省 (GB/T 2260): the province every record of this system belongs to
 CERT_TYPE = "建筑起重机械使用登记证书"
-# operate → certState, its name in the ministry's 证书状态 dictionary, operateType
-OPERATIONS = {"issue": ("01", "有效", "01"), "cancel": ("04", "注销", "05")}
+# operate → what it reports: 证书状态 (with its name in the ministry's dictionary) and 操作类型
+OPERATIONS = {
+    "issue": {"certState": "01", "certStatusDescription": "有效", "operateType": "01"},  # 新发电子证照
+    "cancel": {"certState": "04", "certStatusDescription": "注销", "operateType": "05"},  # 办理注销
+}
 _ECERT_ID = re.compile(r"^[0-9A-Fa-f]{32}$")
 
 
@@ -80,9 +83,9 @@ def constant(value) -> Getter:
     return lambda cert, operate: value
 
 
-def by_operation(position) -> Getter:
-    """certState (0), certStatusDescription (1) or operateType (2) of the operation."""
-    return lambda cert, operate: OPERATIONS[operate][position]
+def of_operation(key) -> Getter:
+    """certState, certStatusDescription or operateType of the operation reported."""
+    return lambda cert, operate: OPERATIONS[operate][key]
 
 
 def _ecert_id(cert, operate):
@@ -143,9 +146,9 @@ RECORD: tuple[tuple[str, Getter], ...] = (
     ("issuDate", iso_date("issue_date")),
     ("effectiveDate", iso_date("issue_date")),
     ("expiringDate", optional_iso_date("valid_until")),
-    ("certState", by_operation(0)),
-    ("certStatusDescription", by_operation(1)),
-    ("operateType", by_operation(2)),
+    ("certState", of_operation("certState")),
+    ("certStatusDescription", of_operation("certStatusDescription")),
+    ("operateType", of_operation("operateType")),
     ("operateDate", _operate_date),
     ("operateReason", _operate_reason),
     ("certHolder", text("holder_name")),

@@ -209,7 +209,12 @@ def resend(actor, cert):
         ReportOutbox.certificate_id == cert.id,
         sa.or_(ReportOutbox.state == "failed", ReportOutbox.verdict == "rejected"))).all()
     for row in rows:
-        record = build_accept_record(snapshot(cert), row.operation)
+        try:
+            record = build_accept_record(snapshot(cert), row.operation)
+        except ValueError:  # the mapping asks for what this certificate lacks: send what was queued
+            log.exception("could not rebuild the %s report of %s; re-sending the queued record",
+                          row.operation, cert.number)
+            record = row.payload
         if record != row.payload or row.verdict == "rejected":
             row.idempotency_key = uuid.uuid4().hex
         row.payload = record

@@ -8,6 +8,7 @@ from portal.auth.models import User
 from portal.certificates.issuing import IssueOptions, cancel_certificate, issue_certificate
 from portal.certificates.models import Certificate
 from portal.extensions import db
+from portal.platform import payload
 from portal.platform.models import ReportOutbox
 from portal.platform.reporting import resend, send_due_reports
 from tests.factories import issuable_certificate, issuable_persons
@@ -174,3 +175,18 @@ def test_verdict_collected_and_cancellation_reported(clerk, platform_sim):
     operations = [rec["operateType"] for r in platform_sim.reports()["reports"] for rec in r["records"]]
     assert cert.report_state == "reported" and _received(platform_sim, cert) == 2
     assert operations == ["01", "05"]  # 新发 then 注销
+
+
+def test_a_record_that_cannot_be_rebuilt_is_resent_as_it_was_queued(clerk, platform_sim, monkeypatch):
+    cert = _issue(clerk)
+    row = db.session.scalar(db.select(ReportOutbox))
+    row.state, cert.report_state = "failed", "failed"
+    db.session.commit()
+    key, record = row.idempotency_key, row.payload
+    with monkeypatch.context() as newer:  # a mapping that asks for a value this older certificate lacks
+        newer.setattr(payload, "RECORD", payload.RECORD + (("zzeCertID", payload.text("license_id")),))
+        assert resend(clerk, cert) == 1
+    assert (row.idempotency_key, row.payload) == (key, record)
+    send_due_reports()
+    db.session.refresh(cert)
+    assert cert.report_state == "reported" and _received(platform_sim, cert) == 1
