@@ -35,6 +35,15 @@ def _make_due():
     db.session.commit()
 
 
+def _deliver_and_judge(cert):
+    """Send what is due, then ask for the verdicts at once."""
+    send_due_reports()
+    db.session.execute(db.update(ReportOutbox).values(verdict_check_at=utcnow()))
+    db.session.commit()
+    send_due_reports()
+    db.session.refresh(cert)
+
+
 def _received(sim, cert):
     return sim.reports()["counts"].get(cert.ecert_id, 0)
 
@@ -139,33 +148,21 @@ def test_after_max_attempts_the_certificate_shows_report_failed_and_can_be_resen
 def test_a_rejected_report_can_be_resent_as_a_new_report(clerk, platform_sim):
     platform_sim.set_switches(verdict_delay=0, verdict="rejected", reject_reasons=["备案编号不存在"])
     cert = _issue(clerk)
-    send_due_reports()
-    db.session.execute(db.update(ReportOutbox).values(verdict_check_at=utcnow()))
-    db.session.commit()
-    send_due_reports()
-    db.session.refresh(cert)
+    _deliver_and_judge(cert)
     assert (cert.report_state, cert.report_message) == ("rejected", "备案编号不存在")
     row = db.session.scalar(db.select(ReportOutbox))
     key = row.idempotency_key
     platform_sim.set_switches(verdict="auto")
     assert resend(clerk, cert) == 1
     assert row.idempotency_key != key and row.verdict is None  # judged again: a new report
-    send_due_reports()
-    db.session.execute(db.update(ReportOutbox).values(verdict_check_at=utcnow()))
-    db.session.commit()
-    send_due_reports()
-    db.session.refresh(cert)
+    _deliver_and_judge(cert)
     assert cert.report_state == "collected" and _received(platform_sim, cert) == 2
 
 
 def test_verdict_collected_and_cancellation_reported(clerk, platform_sim):
     platform_sim.set_switches(verdict_delay=0)
     cert = _issue(clerk)
-    send_due_reports()
-    db.session.execute(db.update(ReportOutbox).values(verdict_check_at=utcnow()))
-    db.session.commit()
-    send_due_reports()
-    db.session.refresh(cert)
+    _deliver_and_judge(cert)
     assert cert.report_state == "collected"
     from portal.platform.service import person_finder
     cancel_certificate(clerk, cert, "设备拆除", find_person=person_finder())
