@@ -21,7 +21,7 @@ STATE_FOR_OPERATION = {"01": "01", "05": "04"}
 # The ministry's 证书状态 dictionary (names as certStatusDescription carries them).
 CERT_STATE_NAMES = {"01": "有效", "02": "暂扣", "03": "撤销", "04": "注销", "05": "失效", "06": "办理转出",
                     "07": "吊销", "99": "其他"}
-_TYPE_NAMES = {"string": "字符串", "array": "列表", "object": "对象", "null": "null", "number": "数字",
+_TYPE_NAMES = {"string": "字符串", "array": "列表", "object": "对象", "null": "空值 null", "number": "数字",
                "integer": "整数", "boolean": "布尔值"}
 
 

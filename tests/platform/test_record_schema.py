@@ -51,6 +51,7 @@ _DELETE = object()
     (("faceData", "permitNumber"), _DELETE, "缺少字段 faceData.permitNumber（建筑工程施工许可证编号）"),
     (("personnel",), {}, "personnel（相关人员信息）类型错误：应为列表，收到的是对象"),
     (("certNum",), 140105, "certNum（证书编号）类型错误：应为字符串，收到的是数字"),
+    (("issuAuth",), None, "issuAuth（发证机关）类型错误：应为字符串，收到的是空值 null"),
     (("issuedDate",), "2026/3/2", "issuedDate（初次领证日期）应为 YYYY-MM-DD 格式的有效日期，收到的是“2026/3/2”"),
     (("issuDate",), "2026-02-30", "issuDate（发证日期）应为 YYYY-MM-DD 格式的有效日期"),
     (("expiringDate",), "", "expiringDate（有效期结束日期）应为 YYYY-MM-DD 格式的有效日期，无值时应为 null，不能是空字符串"),
