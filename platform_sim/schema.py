@@ -147,7 +147,7 @@ def _reasons(root, error):
 
 def _json_type(value):
     if value is None:
-        return "null"
+        return _TYPE_NAMES["null"]
     for name, kind in (("boolean", bool), ("string", str), ("array", list), ("object", dict)):
         if isinstance(value, kind):
             return _TYPE_NAMES[name]
