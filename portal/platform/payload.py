@@ -129,7 +129,7 @@ def _personnel(cert, operate):
                 raise _Missing(f"persons.{key}")
         people.append({"typeCode": kind.code, "typeName": kind.name, "name": str(person["name"]).strip(),
                        "idNumber": str(person["id_number"]).strip().upper(),
-                       "certNum": None if _blank(person.get("cert_no")) else str(person["cert_no"]).strip()})
+                       "certNum": optional_text("cert_no")(person, operate)})
     return people
 
 
