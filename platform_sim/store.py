@@ -8,6 +8,7 @@ import csv
 import json
 import sqlite3
 import time
+from functools import cache
 from pathlib import Path
 
 from platform_sim.normalize import normalise_code, normalise_name
@@ -132,7 +133,9 @@ def _seed(conn, registry_csv):
             insert_person(conn, row, source="seed")
 
 
+@cache
 def load_person_types():
+    """{'1101': '总监理工程师', ...}: the 人员类型 code table, read once."""
     with open(DATA_DIR / "person_types.csv", encoding="utf-8", newline="") as fh:
         return {row["code"]: row["name"] for row in csv.DictReader(fh)}
 
@@ -299,6 +302,7 @@ def list_reports(conn):
             "reasons": json.loads(r["reasons"]),
             "verdict": r["verdict_state"],
             "verdictReasons": json.loads(r["verdict_reasons"]),
+            "record": json.loads(r["record"]),
         }
         records_by_report.setdefault(r["report_id"], []).append(item)
         counts[r["ecert_id"]] = counts.get(r["ecert_id"], 0) + 1

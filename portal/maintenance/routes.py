@@ -45,7 +45,7 @@ def _detail(cert, form=None, errors=(), status=200):
         persons=persons, events=event_rows(cert), cancelled_at=local_time(cert.cancelled_at),
         form=form or CancelForm(), errors=list(errors), change_disabled=NO_CHANGE,
         can_cancel=may(current_user, "cancel", cert), pdf_tags=PDF_TAGS, report_tags=REPORT_TAGS,
-        can_resend=may(current_user, "resend", cert) and cert.report_state == "failed")
+        can_resend=may(current_user, "resend", cert) and cert.report_state in reporting.RESENDABLE_STATES)
     return render_template("maintenance/crane_detail.html", **context), status
 
 
@@ -96,11 +96,11 @@ def crane_cancel(certificate_id):
 @bp.route("/crane/<int:certificate_id>/resend-report", methods=["POST"])
 @area_required("maintenance")
 def crane_resend_report(certificate_id):
-    """重新上报: a failed report is queued again."""
+    """重新上报: a failed or rejected report is built again from the certificate and queued."""
     cert = get_certificate_or_404(certificate_id, "resend")
-    if cert.report_state != "failed":
-        return _detail(cert, errors=[f"上报状态为“{cert.report_state_name}”，只有上报失败的证书可以重新上报"],
-                       status=409)
+    if cert.report_state not in reporting.RESENDABLE_STATES:
+        return _detail(cert, status=409, errors=[
+            f"上报状态为“{cert.report_state_name}”，只有上报失败或校验失败的证书可以重新上报"])
     count = reporting.resend(current_user, cert)
     flash(f"已重新提交上报（{count} 条），请稍后查看上报状态", "success")
     return redirect(url_for("maintenance.crane_detail", certificate_id=cert.id), 303)

@@ -19,7 +19,7 @@ from portal.background import queues
 from portal.background.lifecycle import start_task, task_run
 from portal.background.models import Task
 from portal.certificates.models import Certificate, CertificateEvent
-from portal.clock import local_time, utcnow
+from portal.clock import utcnow
 from portal.extensions import db
 from portal.platform.client import PlatformError
 from portal.platform.models import ReportOutbox
@@ -29,6 +29,7 @@ from portal.platform.service import platform_client
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 CLAIM_SECONDS = 120
+RESENDABLE_STATES = ("failed", "rejected")  # 上报失败, 校验失败: the certificate's report states a resend mends
 
 
 def snapshot(cert):
@@ -39,18 +40,11 @@ def snapshot(cert):
     return values
 
 
-def _record(values, operation):
-    # The payload builder names a few face fields its own way; a cancellation's date is the business date.
-    return build_accept_record(dict(values, manufactured_on=values.get("manufacture_date"),
-                                    supervisor_name=values.get("supervision_name"),
-                                    supervisor_uscc=values.get("supervision_uscc"),
-                                    cancelled_at=local_time(values.get("cancelled_at"))), operation)
-
-
 def add_report(cert, operation):
     """Queue a report of the certificate in the caller's transaction."""
     row = ReportOutbox(certificate_id=cert.id, operation=operation, idempotency_key=uuid.uuid4().hex,
-                       payload=_record(snapshot(cert), operation), state="pending", next_attempt_at=utcnow())
+                       payload=build_accept_record(snapshot(cert), operation), state="pending",
+                       next_attempt_at=utcnow())
     cert.report_state, cert.report_message = "pending", None
     db.session.add(row)
     return row
@@ -60,8 +54,8 @@ def add_reports(certificates, operation):
     """Queue reports of many new certificates, given as (id, column values with 'persons'), in one INSERT."""
     now = utcnow()
     rows = [{"certificate_id": certificate_id, "operation": operation, "idempotency_key": uuid.uuid4().hex,
-             "payload": _record(values, operation), "state": "pending", "attempts": 0, "next_attempt_at": now,
-             "created_at": now} for certificate_id, values in certificates]
+             "payload": build_accept_record(values, operation), "state": "pending", "attempts": 0,
+             "next_attempt_at": now, "created_at": now} for certificate_id, values in certificates]
     bulk.insert_rows(ReportOutbox.__table__, rows)
 
 
@@ -220,12 +214,27 @@ def run_report_task(task_id, client=None, limit=500):
 
 
 def resend(actor, cert):
-    """A supervisor re-sends a certificate's failed reports now (same idempotency keys)."""
-    rows = db.session.scalars(db.select(ReportOutbox).filter_by(certificate_id=cert.id, state="failed")).all()
+    """A supervisor re-sends a certificate's failed (上报失败) and rejected (校验失败) reports now.
+
+    Each record is built again from the certificate, so a refusal caused by our mapping is mended by
+    fixing the mapping. An unchanged record keeps its idempotency key (a lost answer cannot make a
+    second report); a changed one, or one the ministry rejected after accepting it, is a new report.
+    """
+    rows = db.session.scalars(db.select(ReportOutbox).where(
+        ReportOutbox.certificate_id == cert.id,
+        sa.or_(ReportOutbox.state == "failed", ReportOutbox.verdict == "rejected"))).all()
     for row in rows:
+        try:
+            record = build_accept_record(snapshot(cert), row.operation)
+        except ValueError:  # the mapping asks for what this certificate lacks: send what was queued
+            log.exception("could not rebuild the %s report of %s; re-sending the queued record",
+                          row.operation, cert.number)
+            record = row.payload
+        if record != row.payload or row.verdict == "rejected":
+            row.idempotency_key = uuid.uuid4().hex
+        row.payload = record
         row.state, row.attempts, row.next_attempt_at, row.last_error = "pending", 0, utcnow(), None
-        if row.verdict == "rejected":
-            row.idempotency_key = uuid.uuid4().hex  # a corrected re-send is a new report
+        row.verdict = row.verdict_reasons = row.verdict_check_at = None
     if rows:
         cert.report_state, cert.report_message = "pending", None
         audit.record("certificate.resend_report", actor=actor, target=cert.number)

@@ -71,6 +71,7 @@ class BusinessField:
 
     crane_type: str
     key: str
+    code: str  # the item's code in the report to 住建部 (businessInformation[].code)
     label: str
     unit: str
     min: Decimal
@@ -229,7 +230,7 @@ def _crane_types() -> Mapping[str, CraneType]:
     fields: dict[str, list[BusinessField]] = {}
     for r in _rows("business_fields.csv"):
         fields.setdefault(r["crane_type"], []).append(
-            BusinessField(r["crane_type"], r["key"], r["label"], r["unit"], Decimal(r["min"]),
+            BusinessField(r["crane_type"], r["key"], r["code"], r["label"], r["unit"], Decimal(r["min"]),
                           Decimal(r["max"]), r["note"], r["reeving"] == "1"))
     return MappingProxyType({r["letter"]: CraneType(r["letter"], r["name"], tuple(fields.get(r["letter"], ())))
                              for r in _rows("crane_types.csv")})

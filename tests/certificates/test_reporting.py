@@ -8,6 +8,7 @@ from portal.certificates.issuing import IssueOptions, cancel_certificate, issue_
 from portal.certificates.models import Certificate
 from portal.clock import utcnow
 from portal.extensions import db
+from portal.platform import payload
 from portal.platform.models import ReportOutbox
 from portal.platform.reporting import resend, send_due_reports
 from tests.factories import issuable_certificate, issuable_persons
@@ -32,6 +33,15 @@ def _issue(clerk, n=1):
 def _make_due():
     db.session.execute(db.update(ReportOutbox).where(ReportOutbox.state == "pending").values(next_attempt_at=utcnow()))
     db.session.commit()
+
+
+def _deliver_and_judge(cert):
+    """Send what is due, then ask for the verdicts at once."""
+    send_due_reports()
+    db.session.execute(db.update(ReportOutbox).values(verdict_check_at=utcnow()))
+    db.session.commit()
+    send_due_reports()
+    db.session.refresh(cert)
 
 
 def _received(sim, cert):
@@ -124,21 +134,35 @@ def test_after_max_attempts_the_certificate_shows_report_failed_and_can_be_resen
         send_due_reports()
     db.session.refresh(cert)
     assert cert.report_state == "failed" and "已重试" in cert.report_message
+    row = db.session.scalar(db.select(ReportOutbox))
+    key, record = row.idempotency_key, row.payload
     platform_sim.set_mode("normal")
     assert resend(clerk, cert) == 1
+    # Built again from the certificate, the record is unchanged: same key, so a lost answer is no duplicate.
+    assert (row.idempotency_key, row.payload) == (key, record)
     send_due_reports()
     db.session.refresh(cert)
     assert cert.report_state == "reported" and _received(platform_sim, cert) == 1
 
 
+def test_a_rejected_report_can_be_resent_as_a_new_report(clerk, platform_sim):
+    platform_sim.set_switches(verdict_delay=0, verdict="rejected", reject_reasons=["备案编号不存在"])
+    cert = _issue(clerk)
+    _deliver_and_judge(cert)
+    assert (cert.report_state, cert.report_message) == ("rejected", "备案编号不存在")
+    row = db.session.scalar(db.select(ReportOutbox))
+    key = row.idempotency_key
+    platform_sim.set_switches(verdict="auto")
+    assert resend(clerk, cert) == 1
+    assert row.idempotency_key != key and row.verdict is None  # judged again: a new report
+    _deliver_and_judge(cert)
+    assert cert.report_state == "collected" and _received(platform_sim, cert) == 2
+
+
 def test_verdict_collected_and_cancellation_reported(clerk, platform_sim):
     platform_sim.set_switches(verdict_delay=0)
     cert = _issue(clerk)
-    send_due_reports()
-    db.session.execute(db.update(ReportOutbox).values(verdict_check_at=utcnow()))
-    db.session.commit()
-    send_due_reports()
-    db.session.refresh(cert)
+    _deliver_and_judge(cert)
     assert cert.report_state == "collected"
     from portal.platform.service import person_finder
     cancel_certificate(clerk, cert, "设备拆除", find_person=person_finder())
@@ -148,3 +172,18 @@ def test_verdict_collected_and_cancellation_reported(clerk, platform_sim):
     operations = [rec["operateType"] for r in platform_sim.reports()["reports"] for rec in r["records"]]
     assert cert.report_state == "reported" and _received(platform_sim, cert) == 2
     assert operations == ["01", "05"]  # 新发 then 注销
+
+
+def test_a_record_that_cannot_be_rebuilt_is_resent_as_it_was_queued(clerk, platform_sim, monkeypatch):
+    cert = _issue(clerk)
+    row = db.session.scalar(db.select(ReportOutbox))
+    row.state, cert.report_state = "failed", "failed"
+    db.session.commit()
+    key, record = row.idempotency_key, row.payload
+    with monkeypatch.context() as newer:  # a mapping that asks for a value this older certificate lacks
+        newer.setattr(payload, "RECORD", payload.RECORD + (("zzeCertID", payload.text("license_id")),))
+        assert resend(clerk, cert) == 1
+    assert (row.idempotency_key, row.payload) == (key, record)
+    send_due_reports()
+    db.session.refresh(cert)
+    assert cert.report_state == "reported" and _received(platform_sim, cert) == 1

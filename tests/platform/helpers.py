@@ -13,6 +13,9 @@ def uscc(first17):
 
 AUTHORITY_USCC = uscc("11140100MB0123456")
 HOLDER_USCC = uscc("91140105MA0K12345")
+OWNER_USCC = uscc("91140100MA0K23456")
+INSTALLER_USCC = uscc("91140100MA0K34567")
+SUPERVISION_USCC = uscc("91140100MA0K45678")
 
 
 def certificate(persons, **overrides):
@@ -33,12 +36,22 @@ def certificate(persons, **overrides):
         "record_number": "晋AA-T00001",
         "manufacturer": "中联重科股份有限公司",
         "serial_number": "ZL2021-0456",
+        "manufacture_date": None,
+        "owner_name": "太原恒泰机械租赁有限公司",
+        "owner_uscc": OWNER_USCC,
+        "installer_name": "山西晋建起重设备安装有限公司",
+        "installer_uscc": INSTALLER_USCC,
+        "supervision_name": "山西协诚建设工程项目管理有限公司",
+        "supervision_uscc": SUPERVISION_USCC,
+        "contractor_name": "",
+        "contractor_uscc": "",
         "project_name": "小店区综合改造项目一期",
         "project_address": "太原市小店区长治路 88 号",
         "project_division": "140105",
         "location": "112.5489,37.8123",
         "permit_number": "140105202601050101",
-        "business": {"boom_length": 60, "max_load": 6, "max_height": 120, "tip_load": 1.0},
+        "business": {"tower_jib_length": "60", "tower_max_load": "6", "tower_max_height": "120",
+                     "tower_tip_load": "1.0"},
         "persons": [
             {key: p[key] for key in ("type_code", "name", "id_number", "cert_no")} for p in persons
         ],

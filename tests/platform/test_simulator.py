@@ -60,7 +60,7 @@ def test_query_without_name_or_id_is_a_bad_request(platform_sim, token):
 
 def test_accept_sorts_records_and_replays_by_idempotency_key(platform_sim, token, demo_persons):
     good = build_accept_record(certificate([demo_persons["1108"], demo_persons["1109"]]), "issue")
-    no_people = build_accept_record(certificate([], business={}), "issue")
+    no_people = build_accept_record(certificate([]), "issue")
     broken = dict(good, eCertID="not-a-guid", certState="04")
     body = {"AcceptData": [good, no_people, broken, good]}
     first = api(platform_sim, token, "/api/cert/accept", body, key="k-1")
@@ -68,7 +68,7 @@ def test_accept_sorts_records_and_replays_by_idempotency_key(platform_sim, token
     answer = first.json()
     assert answer["SuccessData"] == [{"eCertID": good["eCertID"], "certNum": good["certNum"]}]
     assert answer["WarnData"][0]["eCertID"] == no_people["eCertID"]
-    assert "业务信息为空" in answer["WarnData"][0]["reason"]
+    assert "未包含相关人员信息" in answer["WarnData"][0]["reason"]
     errors = {e["eCertID"]: e["reason"] for e in answer["ErrorData"]}
     assert "32 位十六进制" in errors["not-a-guid"] and "不匹配" in errors["not-a-guid"]
     assert "重复" in errors[good["eCertID"]]
