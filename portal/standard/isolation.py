@@ -15,9 +15,10 @@ from typing import Any, Callable
 
 log = logging.getLogger(__name__)
 
-# Imported once by the forkserver so that each child starts warm. '__main__' too: without it every child
-# re-runs the caller's main script (flask, gunicorn, rq) to rebuild its module.
-PRELOAD = ["__main__", "portal.standard.workbook"]
+# Imported once by the forkserver, so that each child starts warm. multiprocessing re-runs the caller's main
+# script in every child (preloading '__main__' does not prevent it in CPython 3.11); the entry scripts'
+# own imports (flask, rq worker, gunicorn) are preloaded so that this re-run costs nothing.
+PRELOAD = ["portal.standard.workbook", "flask.cli", "rq.cli", "gunicorn.app.wsgiapp"]
 
 
 class ChildDied(Exception):

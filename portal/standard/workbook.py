@@ -656,8 +656,8 @@ def _open(source: bytes, limits: ImportLimits, count_only: bool = False):
         try:
             read = run_in_child(_read_workbook, path, book, limits, count_only,
                                 memory_bytes=limits.reader_memory_bytes, timeout=limits.reader_timeout)
-        except ChildDied as died:
-            why = "时间" if died.reason == "timeout" else "内存"
+        except (ChildDied, MemoryError) as died:  # MemoryError: Python code in the child met the limit first
+            why = "时间" if getattr(died, "reason", "") == "timeout" else "内存"
             raise _refuse(f"文件无法读取：读取工作簿“{book}”超出了{why}上限（文件中可能有大量多余的行、列或异常内容），"
                           f"未导入任何数据；请用 Excel/WPS 打开，删除多余的行和列后另存为 .xlsx，数据较多时分成几个文件，"
                           f"再重新上传") from None
