@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import pickle
 import resource
 import time
 from typing import Any, Callable
@@ -42,29 +43,43 @@ def _get_context():
     return _context
 
 
-def _child(connection, memory_bytes: int, func: Callable, args: tuple) -> None:
+class ResultTooLarge(Exception):
+    """The child's answer pickles to more than the caller accepts (it would not fit this process)."""
+
+    def __init__(self, size: int):
+        super().__init__(f"answer of {size} bytes")
+        self.size = size
+
+
+def _child(connection, memory_bytes: int, max_result_bytes: int, func: Callable, args: tuple) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     try:
         outcome = (True, func(*args))
     except Exception as exc:  # noqa: BLE001 — handed to the parent, raised there
         outcome = (False, exc)
     try:
-        connection.send(outcome)
+        payload = pickle.dumps(outcome, pickle.HIGHEST_PROTOCOL)
     except Exception as exc:  # noqa: BLE001 — an answer that does not pickle is a failure of its own
-        connection.send((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+        payload = pickle.dumps((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+    if len(payload) > max_result_bytes:
+        payload = pickle.dumps((False, ResultTooLarge(len(payload))))
+    connection.send_bytes(payload)
+    del payload
     connection.send(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     connection.close()
 
 
-def run_in_child(func: Callable, *args: Any, memory_bytes: int, timeout: float) -> Any:
+def run_in_child(func: Callable, *args: Any, memory_bytes: int, timeout: float,
+                 max_result_bytes: int = 1 << 30) -> Any:
     """``func(*args)`` in a child limited to ``memory_bytes`` of address space and ``timeout`` seconds.
 
-    Returns its result or raises the exception it raised (both must pickle); raises ``ChildDied`` when the
-    child ends without an answer (a native abort, the memory limit, a signal) or runs out of time (killed).
+    Returns its result or raises the exception it raised (both must pickle); raises ``ResultTooLarge`` when
+    the result pickles to more than ``max_result_bytes``, ``ChildDied`` when the child ends without an answer
+    (a native abort, the memory limit, a signal) or runs out of time (killed).
     """
     context = _get_context()
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(sender, memory_bytes, func, args), daemon=True)
+    process = context.Process(target=_child, args=(sender, memory_bytes, max_result_bytes, func, args), daemon=True)
     started = time.monotonic()
     process.start()
     sender.close()  # the child holds the only writer: its death is an EOF here
@@ -73,7 +88,7 @@ def run_in_child(func: Callable, *args: Any, memory_bytes: int, timeout: float) 
             process.kill()
             raise ChildDied("timeout", None)
         try:
-            ok, value = receiver.recv()
+            ok, value = pickle.loads(receiver.recv_bytes())
         except (EOFError, OSError):
             process.join(5)
             raise ChildDied("died", process.exitcode) from None

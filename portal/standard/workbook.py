@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import io
 import os
+import pickle
 import posixpath
 import stat
 import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
+from operator import itemgetter
 from datetime import date
 from typing import BinaryIO, Iterable, Iterator, Sequence
 
 from . import codes
 from .fields import (ATTACHMENTS_FIELD, EXAMPLE_CERTIFICATE, EXAMPLE_PERSONS, EXAMPLE_SEQ, FIELDS, PERSON_FIELDS,
                      SEQ_FIELD, FieldDef)
-from .isolation import ChildDied, run_in_child
+from .isolation import ChildDied, ResultTooLarge, run_in_child
 from .normalize import clean_seq, clean_text, parse_date, split_attachments
 from .rules import CheckContext, RuleError, attachment_too_large, check_certificate
 from .xlsx_scan import SheetBeyond, XlsxUnreadable, cell_ref, column_letters, scan_sheet, sheet_members
@@ -52,9 +54,9 @@ DEFAULT_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ENTRIES = 5000
 TEMPLATE_ROWS = 2000  # rows covered by dropdowns in the template
 SPARE_COLUMNS = 10  # columns a clerk may add beside the template's own and the failure report's 错误信息
-# The workbook's text may average this much a row of the row limits (a real row has a few hundred
-# characters); it bounds what a read hands back to the web or worker process.
-TEXT_PER_CERTIFICATE, TEXT_PER_PERSON = 1000, 100
+# What a read hands back to the web or worker process may average this much (pickled) a row of the row
+# limits: a real certificate row is about 1 KB, a person row about 100 bytes.
+READ_BYTES_PER_CERTIFICATE, READ_BYTES_PER_PERSON = 2000, 200
 
 
 @dataclass(frozen=True)
@@ -71,9 +73,9 @@ class ImportLimits:
     reader_timeout: float = 120.0  # seconds
 
     @property
-    def max_text_chars(self) -> int:
-        """Characters the two data sheets may hold together."""
-        return self.max_rows * TEXT_PER_CERTIFICATE + self.max_person_rows * TEXT_PER_PERSON
+    def max_read_bytes(self) -> int:
+        """The most the reader's child may hand back (the two data sheets' rows, pickled)."""
+        return self.max_rows * READ_BYTES_PER_CERTIFICATE + self.max_person_rows * READ_BYTES_PER_PERSON
 
 
 class ImportRefused(Exception):
@@ -490,7 +492,6 @@ class _SheetData:
     rows: list[tuple[int, tuple]]
     columns: dict[str, int]
     formulas: dict[int, list[tuple[str, str]]]  # excel row → [(field key, cell reference)] without a value
-    text_chars: int
 
 
 def _sheet_rows(wb, sheet_name: str, expected: Sequence[FieldDef],
@@ -519,29 +520,28 @@ def _sheet_rows(wb, sheet_name: str, expected: Sequence[FieldDef],
     if missing:
         raise _refuse(f"工作表“{sheet_name}”第 1 行缺少表头：{'、'.join(missing)}；请使用导出的导入模板，不要修改表头文字")
     positions = [seen[_norm_header(f.header)] for f in expected]
+    pick = itemgetter(*positions)  # the expected columns of a row, in C
     key_at = {i: f.key for i, f in zip(positions, expected)}
     width = max(positions) + 1
     pending: dict[int, list[tuple[int, str, str]]] = {}  # excel row → [(position, key, reference)]
     for r, c in formula_cells:
         if r > first_row and (c - first_column) in key_at:
             pending.setdefault(r, []).append((c - first_column, key_at[c - first_column], cell_ref(r, c)))
-    out, formulas, chars = [], {}, 0
-    blank = ("",) * width
+    out, formulas = [], {}
     for n, row in enumerate(rows, start=first_row + 1):
         if len(row) < width:
             row = list(row) + [""] * (width - len(row))
-        values = tuple(row[i] for i in positions)
-        unread = [(key, ref) for i, key, ref in pending.pop(n, ()) if row[i] == ""]
+        values = pick(row)
+        unread = [(key, ref) for i, key, ref in pending.pop(n, ()) if row[i] == ""] if pending else None
         # any() is a fast C-level test; the second pass drops rows of only blanks/spaces
         if unread or (any(values) and any(type(v) is not str or v.strip() for v in values if v)):
             out.append((n, values))
-            chars += sum(len(v) for v in values if type(v) is str)
             if unread:
                 formulas[n] = unread
     for n in sorted(pending):  # formula-only rows below the last value calamine read
-        out.append((n, tuple(blank[i] for i in positions)))
+        out.append((n, ("",) * len(expected)))
         formulas[n] = [(key, ref) for _, key, ref in pending[n]]
-    return _SheetData(out, {f.key: i for i, f in enumerate(expected)}, formulas, chars)
+    return _SheetData(out, {f.key: i for i, f in enumerate(expected)}, formulas)
 
 
 def open_import_zip(path: str | os.PathLike | bytes | BinaryIO, limits: ImportLimits | None = None) -> ImportFile:
@@ -654,8 +654,11 @@ def _open(source: bytes, limits: ImportLimits, count_only: bool = False):
             if fh.read(8) == _OLE_MAGIC:
                 raise _refuse(f"工作簿“{book}”设置了打开密码（已加密）或不是 .xlsx 格式，请取消密码、另存为 .xlsx 后重新上传")
         try:
-            read = run_in_child(_read_workbook, path, book, limits, count_only,
-                                memory_bytes=limits.reader_memory_bytes, timeout=limits.reader_timeout)
+            read = run_in_child(_read_workbook, path, book, limits, count_only, memory_bytes=limits.reader_memory_bytes,
+                                timeout=limits.reader_timeout, max_result_bytes=limits.max_read_bytes)
+        except ResultTooLarge as too_large:
+            raise _refuse(f"工作簿中的内容过多（读出 {_size(too_large.size)}，每个文件最多 {_size(limits.max_read_bytes)}）："
+                          f"请删除多余的内容（如很长的文字），或分成几个文件导入") from None
         except (ChildDied, MemoryError) as died:  # MemoryError: Python code in the child met the limit first
             why = "时间" if getattr(died, "reason", "") == "timeout" else "内存"
             raise _refuse(f"文件无法读取：读取工作簿“{book}”超出了{why}上限（文件中可能有大量多余的行、列或异常内容），"
@@ -667,6 +670,10 @@ def _open(source: bytes, limits: ImportLimits, count_only: bool = False):
     return ImportFile(source, book, certs.rows, certs.columns, persons.rows, persons.columns, attachments,
                       attachment_sizes=attachment_sizes, max_attachment_bytes=limits.max_attachment_bytes,
                       formulas={CERT_SHEET: certs.formulas, PERSON_SHEET: persons.formulas})
+
+
+def _size(n: int) -> str:
+    return f"{n / 1048576:.1f} MB" if n >= 1048576 else f"{max(1, n // 1024)} KB"
 
 
 def _row_bound(max_rows: int) -> int:
@@ -745,14 +752,16 @@ def _read_workbook(path: str, book: str, limits: ImportLimits, count_only: bool)
         wb.close()
     if len(persons.rows) > limits.max_person_rows + len(EXAMPLE_PERSONS):
         raise _too_many_rows(PERSON_SHEET, limits, len(persons.rows))
-    if certs.text_chars + persons.text_chars > limits.max_text_chars:
-        raise _refuse(f"工作簿中的文字内容过多（约 {(certs.text_chars + persons.text_chars) // 10000:,} 万字，每个文件最多 "
-                      f"{limits.max_text_chars // 10000:,} 万字）：请删除多余的内容，或分成几个文件导入")
     examples = sum(1 for _, row in certs.rows if _is_example(row, certs.columns))
     count = len(certs.rows) - examples
     if count > limits.max_rows:
         raise _too_many_rows(CERT_SHEET, limits, count)
-    return count if count_only else (certs, persons)
+    if not count_only:
+        return certs, persons  # run_in_child bounds what it hands back (max_read_bytes)
+    size = len(pickle.dumps((certs, persons), pickle.HIGHEST_PROTOCOL))
+    if size > limits.max_read_bytes:  # the same bound, so that an upload accepted here reads in the worker too
+        raise ResultTooLarge(size)
+    return count
 
 
 # ---------------------------------------------------------------------------------------------- checking

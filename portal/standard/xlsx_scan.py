@@ -10,8 +10,10 @@ so no entity can expand and no external entity is fetched.
 from __future__ import annotations
 
 import posixpath
+import re
 import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import BinaryIO
 from xml.parsers import expat
 
@@ -61,22 +63,23 @@ def cell_ref(row: int, column: int) -> str:
     return f"{column_letters(column)}{row}"
 
 
+_REF = re.compile(r"([A-Za-z]+)([0-9]+)")
+
+
+@lru_cache(maxsize=4096)
+def _column_number(letters: str) -> int:
+    number = 0
+    for ch in letters.upper():
+        number = number * 26 + ord(ch) - 64
+    return number
+
+
 def _parse_ref(ref: str) -> tuple[int, int]:
     """'AB12' → (12, 28); lower case allowed (calamine reads it)."""
-    column = 0
-    i = 0
-    for i, ch in enumerate(ref):
-        o = ord(ch) | 0x20  # lower case
-        if 97 <= o <= 122 and ch.isascii():
-            column = column * 26 + o - 96
-        else:
-            break
-    else:
-        i = len(ref)
-    digits = ref[i:]
-    if not column or not digits.isdigit() or not digits.isascii():
+    match = _REF.fullmatch(ref)
+    if match is None:
         raise XlsxUnreadable(f"invalid cell reference {ref!r}")
-    return int(digits), column
+    return int(match[2]), _column_number(match[1])
 
 
 def _parse_row(ref: str) -> int:
@@ -156,6 +159,8 @@ def scan_sheet(stream: BinaryIO, *, max_rows: int, last_row: int, last_column: i
         nonlocal row_element, row, column, counted_row, rows, max_row, max_column
         if ":" in name:
             name = name.rpartition(":")[2]
+        if name == "t":  # the text of an inline string: a third of all elements, nothing to see
+            return
         if name == "c":
             ref = attrs.get("r")
             if ref:

@@ -18,6 +18,7 @@ def test_the_page_offers_export_and_a_file_chooser(login_as):
     page = login_as("clerk").get("/entry/crane/import/").get_data(as_text=True)
     assert 'href="/entry/crane/import/template"' in page and ">导出<" in page
     assert 'type="file"' in page and 'enctype="multipart/form-data"' in page and ">上传<" in page
+    assert "每个压缩包最多 10,000 行证照、200,000 行人员" in page and "单个附件不超过 10 MB" in page
 
 
 @pytest.mark.parametrize("username", ["supervisor", "admin", "delegate"])

@@ -97,11 +97,12 @@ def test_more_person_rows_than_the_limit_are_refused():
     assert "“人员信息”表的人员数据超过每个文件 15 行的上限" in message and "10 行证照" in message
 
 
-def test_more_text_than_the_rows_can_hold_is_refused():
-    limits = ImportLimits(max_rows=2, max_person_rows=30)  # 2 × 1000 + 30 × 100 characters
+def test_more_content_than_the_rows_can_hold_is_refused():
+    limits = ImportLimits(max_rows=2, max_person_rows=30)  # read back at most 2 × 2000 + 30 × 200 bytes
+    assert count_import_rows(_zip(filled_workbook(_rows(1))), limits) == 1
     long_name = valid_certificate(project_name="很长的工程名称" * 1000)
     message = _refused(_zip(filled_workbook([(2, long_name, valid_persons())])), limits)
-    assert "文字内容过多" in message and "分成几个文件" in message
+    assert "工作簿中的内容过多" in message and "每个文件最多 0 MB" not in message and "分成几个文件" in message
 
 
 def test_a_dtd_in_a_sheet_is_refused():
