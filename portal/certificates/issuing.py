@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import audit, bulk
 from portal.admin.models import utcnow
-from portal.certificates.attachments import AttachmentRefused, StoredAttachment, attachment_error, check_attachment, \
-    store_checked
+from portal.certificates.attachments import AttachmentRefused, StoredAttachment, attachment_error, \
+    check_attachment, store_checked
 from portal.certificates.documents import seal_certificate
 from portal.certificates.keys import has_key
 from portal.certificates.models import Attachment, Certificate, CertificatePerson, CertificateEvent

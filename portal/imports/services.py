@@ -17,15 +17,15 @@ from flask import current_app
 
 from portal import audit, storage
 from portal.admin.models import utcnow
-from portal.certificates.attachments import AttachmentRefused, AttachmentUpload, StoredAttachment, attachment_error, \
-    safe_filename, store_attachment
+from portal.certificates.attachments import AttachmentRefused, AttachmentUpload, StoredAttachment, \
+    attachment_error, safe_filename, store_attachment
 from portal.certificates.issuing import NO_SIGNING_RIGHT, BatchRow, Issued, IssueRefused, check_context, \
     issue_batch, taken_record_numbers
 from portal.certificates.models import Certificate
 from portal.extensions import db
 from portal.standard.rules import RuleError
-from portal.standard.workbook import PERSONS_PER_CERTIFICATE, ImportLimits, ImportRefused, check_import_file, \
-    check_import_rows, count_import_rows, open_import_zip, write_failure_report
+from portal.standard.workbook import PERSONS_PER_CERTIFICATE, ImportLimits, ImportRefused, \
+    check_import_file, check_import_rows, count_import_rows, open_import_zip, write_failure_report
 from portal.tasks.models import Task
 
 log = logging.getLogger(__name__)
@@ -48,10 +48,11 @@ def import_authority(operator):
 def import_limits():
     """What one upload may hold and cost to read, from the configuration (IMPORT_*, ATTACHMENT_MAX_MB)."""
     config = current_app.config
+    persons = config["IMPORT_MAX_PERSON_ROWS"] or config["IMPORT_MAX_ROWS"] * PERSONS_PER_CERTIFICATE
     return ImportLimits(max_zip_bytes=config["IMPORT_MAX_ZIP_BYTES"],
                         max_unpacked_bytes=config["IMPORT_MAX_UNPACKED_BYTES"],
                         max_rows=config["IMPORT_MAX_ROWS"],
-                        max_person_rows=config["IMPORT_MAX_PERSON_ROWS"] or config["IMPORT_MAX_ROWS"] * PERSONS_PER_CERTIFICATE,
+                        max_person_rows=persons,
                         max_attachment_bytes=config["ATTACHMENT_MAX_MB"] * 1024 * 1024,
                         reader_memory_bytes=config["IMPORT_READER_MEMORY_MB"] * 1024 * 1024,
                         reader_timeout=config["IMPORT_READER_TIMEOUT"])
@@ -292,8 +293,9 @@ def _run(task, report, collect_rows):
 
 
 class _AttachmentStore:
-    """The task's attachments, each distinct zip entry read once (streamed with a hard cap), checked and stored
-    by content hash at once: rows hold only what was stored, never the bytes, whatever the file repeats."""
+    """The task's attachments, each distinct zip entry read once (streamed with a hard cap), checked and
+    stored by content hash at once: rows hold only what was stored, never the bytes, whatever the file
+    repeats."""
 
     def __init__(self, import_file):
         self.import_file = import_file

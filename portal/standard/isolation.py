@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 # Imported once by the forkserver, so that each child starts warm. multiprocessing re-runs the caller's main
 # script in every child (preloading '__main__' does not prevent it in CPython 3.11); the entry scripts'
 # own imports (flask, rq worker, gunicorn) are preloaded so that this re-run costs nothing.
-PRELOAD = ["portal.standard.workbook", "flask.cli", "rq.cli", "gunicorn.app.wsgiapp"]
+PRELOAD = ["portal.standard.workbook", "python_calamine", "flask.cli", "rq.cli", "gunicorn.app.wsgiapp"]
 
 
 class ChildDied(Exception):
@@ -79,7 +79,8 @@ def run_in_child(func: Callable, *args: Any, memory_bytes: int, timeout: float,
     """
     context = _get_context()
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(sender, memory_bytes, max_result_bytes, func, args), daemon=True)
+    process = context.Process(target=_child, args=(sender, memory_bytes, max_result_bytes, func, args),
+                              daemon=True)
     started = time.monotonic()
     process.start()
     sender.close()  # the child holds the only writer: its death is an EOF here

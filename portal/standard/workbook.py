@@ -23,8 +23,8 @@ import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
-from operator import itemgetter
 from datetime import date
+from operator import itemgetter
 from typing import BinaryIO, Iterable, Iterator, Sequence
 
 from . import codes
@@ -306,8 +306,8 @@ class _EntryTooLarge(Exception):
     """An entry inflated beyond its cap (sizes in a zip's headers can lie)."""
 
 
-def _copy_bounded(zf: zipfile.ZipFile, info: zipfile.ZipInfo, out: BinaryIO, limit: int) -> int:
-    """Copy one entry into ``out``, stopping as soon as it inflates beyond ``limit``; returns its size."""
+def _copy_bounded(zf: zipfile.ZipFile, info: zipfile.ZipInfo, out: BinaryIO, limit: int) -> None:
+    """Copy one entry into ``out``, stopping as soon as it inflates beyond ``limit`` (``_EntryTooLarge``)."""
     size = 0
     try:
         with zf.open(info) as fh:
@@ -319,7 +319,6 @@ def _copy_bounded(zf: zipfile.ZipFile, info: zipfile.ZipInfo, out: BinaryIO, lim
     except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, ValueError) as e:
         # zipfile stops at the declared size and then fails the CRC: a lying header ends here
         raise _refuse(f"压缩包中的“{_entry_name(info)}”已损坏（大小或校验和不符），无法解压；请重新压缩后上传") from e
-    return size
 
 
 class ImportFile:
@@ -404,7 +403,8 @@ class ImportFile:
     def __len__(self) -> int:
         return len(self._cert_rows) - len(self._examples)
 
-    def _formula_problems(self, sheet: str, excel_row: int, person_index: int | None = None) -> list[RuleError]:
+    def _formula_problems(self, sheet: str, excel_row: int,
+                          person_index: int | None = None) -> list[RuleError]:
         problems = []
         for key, ref in self._formulas.get(sheet, {}).get(excel_row, ()):
             label = _COLUMN_LABELS[key]
@@ -424,8 +424,8 @@ class ImportFile:
                 problems.append(RuleError("FORMAT", "attachments", "附件", name,
                                           f"附件：压缩包的“附件”文件夹中没有文件“{name}”，请核对文件名（含扩展名）或补充该文件"))
             elif self._attachment_sizes.get(name, 0) > self._max_attachment_bytes:
-                message = attachment_too_large(name, self._attachment_sizes[name], self._max_attachment_bytes)
-                problems.append(RuleError("FORMAT", "attachments", "附件", name, f"附件：{message}"))
+                problems.append(RuleError("FORMAT", "attachments", "附件", name, attachment_too_large(
+                    name, self._attachment_sizes[name], self._max_attachment_bytes)))
         return problems
 
     def rows(self) -> Iterator[ImportRow]:
@@ -544,7 +544,8 @@ def _sheet_rows(wb, sheet_name: str, expected: Sequence[FieldDef],
     return _SheetData(out, {f.key: i for i, f in enumerate(expected)}, formulas)
 
 
-def open_import_zip(path: str | os.PathLike | bytes | BinaryIO, limits: ImportLimits | None = None) -> ImportFile:
+def open_import_zip(path: str | os.PathLike | bytes | BinaryIO,
+                    limits: ImportLimits | None = None) -> ImportFile:
     """Check an uploaded zip and read its workbook; raises ``ImportRefused`` (one Chinese message) when the
     file is not a zip, encrypted, unsafe (absolute/.. names, links, undecodable names), too large packed or
     unpacked, has no or several .xlsx workbooks (or a zip inside the zip), lacks a sheet or header, holds
@@ -654,8 +655,9 @@ def _open(source: bytes, limits: ImportLimits, count_only: bool = False):
             if fh.read(8) == _OLE_MAGIC:
                 raise _refuse(f"工作簿“{book}”设置了打开密码（已加密）或不是 .xlsx 格式，请取消密码、另存为 .xlsx 后重新上传")
         try:
-            read = run_in_child(_read_workbook, path, book, limits, count_only, memory_bytes=limits.reader_memory_bytes,
-                                timeout=limits.reader_timeout, max_result_bytes=limits.max_read_bytes)
+            read = run_in_child(_read_workbook, path, book, limits, count_only,
+                                memory_bytes=limits.reader_memory_bytes, timeout=limits.reader_timeout,
+                                max_result_bytes=limits.max_read_bytes)
         except ResultTooLarge as too_large:
             raise _refuse(f"工作簿中的内容过多（读出 {_size(too_large.size)}，每个文件最多 {_size(limits.max_read_bytes)}）："
                           f"请删除多余的内容（如很长的文字），或分成几个文件导入") from None
@@ -743,7 +745,8 @@ def _read_workbook(path: str, book: str, limits: ImportLimits, count_only: bool)
     except Exception:
         raise _refuse(_DAMAGED.format(book=book)) from None
     try:
-        certs, persons = (_sheet_rows(wb, sheet, columns, scans[sheet].formulas) for sheet, columns, _, _ in sheets)
+        certs, persons = (_sheet_rows(wb, sheet, columns, scans[sheet].formulas)
+                          for sheet, columns, _, _ in sheets)
     except ImportRefused:
         raise
     except Exception:
@@ -759,7 +762,7 @@ def _read_workbook(path: str, book: str, limits: ImportLimits, count_only: bool)
     if not count_only:
         return certs, persons  # run_in_child bounds what it hands back (max_read_bytes)
     size = len(pickle.dumps((certs, persons), pickle.HIGHEST_PROTOCOL))
-    if size > limits.max_read_bytes:  # the same bound, so that an upload accepted here reads in the worker too
+    if size > limits.max_read_bytes:  # the same bound: an upload accepted here reads in the worker too
         raise ResultTooLarge(size)
     return count
 
@@ -796,7 +799,8 @@ def check_import_rows(import_file: ImportFile, ctx: CheckContext) -> Iterator[tu
                            record_prefix_same_city=ctx.record_prefix_same_city)
     for row in import_file.rows():
         errors = list(row.problems)
-        errors += row.without_superseded(check_certificate(row.values, row.persons, row_ctx, person_rows=row.person_rows))
+        errors += row.without_superseded(check_certificate(row.values, row.persons, row_ctx,
+                                                           person_rows=row.person_rows))
         number = clean_text(row.values.get("record_number")).upper()
         if number:
             seen.add(number)
@@ -821,8 +825,9 @@ def _cell_text(v: object) -> str:
 def write_failure_report(path: str | os.PathLike | BinaryIO,
                          failed_rows: Iterable[tuple[ImportRow, list[RuleError]]]) -> int:
     """Write the failed rows (with their persons) in the template layout plus a 错误信息 column; offending
-    cells are filled red with the message as a comment; every imported value is written as text. Returns the number of rows written. The file can be
-    fixed and uploaded again as it is (the importer ignores the 错误信息 column)."""
+    cells are filled red with the message as a comment; every imported value is written as text. Returns the
+    number of rows written. The file can be fixed and uploaded again as it is (the importer ignores the
+    错误信息 column)."""
     cert_index = {f.key: i for i, f in enumerate(CERT_COLUMNS)}
     person_index = {f.key: i for i, f in enumerate(PERSON_COLUMNS)}
     person_out: list[tuple[list, dict[int, str]]] = []

@@ -8,7 +8,8 @@ from portal.extensions import db
 from portal.htmx import is_htmx, render_view
 from portal.tasks import bp
 from portal.tasks.models import KIND_NAMES, STATE_NAMES, Task
-from portal.tasks.services import failure_report_file, list_tasks, row_errors_page, task_certificates, task_filters
+from portal.tasks.services import failure_report_file, list_tasks, row_errors_page, task_certificates, \
+    task_filters
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -45,12 +46,12 @@ def index():
 @bp.route("/<int:task_id>")
 @area_required("tasks")
 def detail(task_id):
-    """查看: the task's facts, live progress, per-row errors (paginated) and (imports) the certificates issued."""
+    """查看: the task's facts, live progress, row errors (a page of them) and the certificates it issued."""
     task = _task_or_404(task_id)
     errors = row_errors_page(task, request.args.get("errors_page", 1, type=int))
-    certificates, pdf_counts = ([], {}) if is_htmx() else task_certificates(task)  # the pager swaps its fragment only
-    return render_view("tasks/detail.html", "tasks/_row_errors.html", errors=errors, certificates=certificates,
-                       pdf_counts=pdf_counts, **_status_context(task))
+    certificates, pdf_counts = ([], {}) if is_htmx() else task_certificates(task)  # htmx: the errors' pager
+    return render_view("tasks/detail.html", "tasks/_row_errors.html", errors=errors,
+                       certificates=certificates, pdf_counts=pdf_counts, **_status_context(task))
 
 
 @bp.route("/<int:task_id>/status")

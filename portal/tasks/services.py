@@ -68,7 +68,7 @@ def row_errors(task):
 
 @dataclass
 class ErrorPage:
-    """One page of a task's row errors: each row cut to ERRORS_SHOWN_PER_ROW, its ``hidden`` counting the rest."""
+    """One page of a task's row errors: each row cut to ERRORS_SHOWN_PER_ROW, ``hidden`` counting the rest."""
     rows: list
     page: int
     pages: int

@@ -175,3 +175,24 @@ def test_the_check_json_names_a_formula_cell(demo, runner, tmp_path):
     [row] = json.loads(result.stdout)["rows"]
     [error] = row["errors"]
     assert result.exit_code == 1 and error["message"].startswith("使用单位名称：单元格 B3 为公式，请粘贴为数值")
+
+
+def _from_seq_1():
+    """The template as exported (its example row kept, 序号 1) with data that starts at 序号 1 too."""
+    return import_zip([(1, issuable_certificate(1), issuable_persons()), (2, issuable_certificate(2), issuable_persons())])
+
+
+def test_data_may_start_at_seq_1_beside_the_kept_example_row_on_the_upload_page(login_as):
+    response = post_upload(login_as("clerk"), _from_seq_1())
+    assert response.status_code == 303
+    task = db.session.scalar(db.select(Task).where(Task.kind == "import"))
+    assert (task.total, task.succeeded, task.failed) == (2, 2, 0), row_errors(task)
+
+
+def test_data_may_start_at_seq_1_beside_the_kept_example_row_on_the_command_line(demo, runner, tmp_path):
+    path = tmp_path / "从1开始.zip"
+    path.write_bytes(_from_seq_1())
+    result = runner.invoke(args=["certs", "import", str(path), "--operator", "clerk", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["rows"]
+    assert [(r["row"], r["errors"]) for r in rows] == [(1, []), (2, [])] and all(r["certificate_number"] for r in rows)
