@@ -10,7 +10,6 @@ so no entity can expand and no external entity is fetched.
 from __future__ import annotations
 
 import posixpath
-import re
 import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -63,11 +62,14 @@ def cell_ref(row: int, column: int) -> str:
     return f"{column_letters(column)}{row}"
 
 
-_REF = re.compile(r"([A-Za-z]+)([0-9]+)")
+_DIGITS = "0123456789"
 
 
 @lru_cache(maxsize=4096)
 def _column_number(letters: str) -> int:
+    """'AB' → 28; lower case as calamine reads it; anything else is not a reference."""
+    if not letters or not letters.isascii() or not letters.isalpha():
+        raise XlsxUnreadable(f"invalid column {letters!r}")
     number = 0
     for ch in letters.upper():
         number = number * 26 + ord(ch) - 64
@@ -75,11 +77,12 @@ def _column_number(letters: str) -> int:
 
 
 def _parse_ref(ref: str) -> tuple[int, int]:
-    """'AB12' → (12, 28); lower case allowed (calamine reads it)."""
-    match = _REF.fullmatch(ref)
-    if match is None:
+    """'AB12' → (12, 28). Runs once a cell: string methods and a cached column, no regular expression."""
+    letters = ref.rstrip(_DIGITS)
+    digits = ref[len(letters):]
+    if not digits:
         raise XlsxUnreadable(f"invalid cell reference {ref!r}")
-    return int(match[2]), _column_number(match[1])
+    return int(digits), _column_number(letters)
 
 
 def _parse_row(ref: str) -> int:
