@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import os
-import pickle
 import posixpath
 import stat
 import tempfile
@@ -30,7 +29,7 @@ from typing import BinaryIO, Iterable, Iterator, Sequence
 from . import codes
 from .fields import (ATTACHMENTS_FIELD, EXAMPLE_CERTIFICATE, EXAMPLE_PERSONS, EXAMPLE_SEQ, FIELDS, PERSON_FIELDS,
                      SEQ_FIELD, FieldDef)
-from .isolation import ChildDied, ResultTooLarge, run_in_child
+from .isolation import ChildDied, ChildFailed, ResultTooLarge, answer_size, run_in_child
 from .normalize import clean_seq, clean_text, parse_date, split_attachments
 from .rules import CheckContext, RuleError, attachment_too_large, check_certificate
 from .xlsx_scan import SheetBeyond, XlsxUnreadable, cell_ref, column_letters, scan_sheet, sheet_members
@@ -54,7 +53,7 @@ DEFAULT_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ENTRIES = 5000
 TEMPLATE_ROWS = 2000  # rows covered by dropdowns in the template
 SPARE_COLUMNS = 10  # columns a clerk may add beside the template's own and the failure report's 错误信息
-# What a read hands back to the web or worker process may average this much (pickled) a row of the row
+# What a read hands back to the web or worker process may average this much (as JSON) a row of the row
 # limits: a real certificate row is about 1 KB, a person row about 100 bytes.
 READ_BYTES_PER_CERTIFICATE, READ_BYTES_PER_PERSON = 2000, 200
 
@@ -74,7 +73,7 @@ class ImportLimits:
 
     @property
     def max_read_bytes(self) -> int:
-        """The most the reader's child may hand back (the two data sheets' rows, pickled)."""
+        """The most the reader's child may hand back (the two data sheets' rows, as JSON)."""
         return self.max_rows * READ_BYTES_PER_CERTIFICATE + self.max_person_rows * READ_BYTES_PER_PERSON
 
 
@@ -489,9 +488,18 @@ def _missing_sheet(sheet_name: str) -> ImportRefused:
 class _SheetData:
     """One data sheet as read: (excel row, values in ``expected`` order) and its formula cells."""
 
-    rows: list[tuple[int, tuple]]
+    rows: list[tuple[int, Sequence]]
     columns: dict[str, int]
     formulas: dict[int, list[tuple[str, str]]]  # excel row → [(field key, cell reference)] without a value
+
+    def to_json(self) -> list:
+        """As the reader's child hands it back (JSON: the formulas' row numbers cannot be object keys)."""
+        return [self.rows, self.columns, list(self.formulas.items())]
+
+    @classmethod
+    def from_json(cls, data: list) -> _SheetData:
+        rows, columns, formulas = data
+        return cls(rows, columns, dict(formulas))
 
 
 def _sheet_rows(wb, sheet_name: str, expected: Sequence[FieldDef],
@@ -659,16 +667,18 @@ def _open(source: bytes, limits: ImportLimits, count_only: bool = False):
                                 memory_bytes=limits.reader_memory_bytes, timeout=limits.reader_timeout,
                                 max_result_bytes=limits.max_read_bytes)
         except ResultTooLarge as too_large:
-            raise _refuse(f"工作簿中的内容过多（读出 {_size(too_large.size)}，每个文件最多 {_size(limits.max_read_bytes)}）："
-                          f"请删除多余的内容（如很长的文字），或分成几个文件导入") from None
-        except (ChildDied, MemoryError) as died:  # MemoryError: Python code in the child met the limit first
-            why = "时间" if getattr(died, "reason", "") == "timeout" else "内存"
-            raise _refuse(f"文件无法读取：读取工作簿“{book}”超出了{why}上限（文件中可能有大量多余的行、列或异常内容），"
-                          f"未导入任何数据；请用 Excel/WPS 打开，删除多余的行和列后另存为 .xlsx，数据较多时分成几个文件，"
-                          f"再重新上传") from None
+            raise _too_much_content(too_large.size, limits) from None
+        except ChildFailed as failed:
+            if failed.kind == "ImportRefused":
+                raise _refuse(failed.message) from None
+            if failed.kind != "MemoryError":  # Python code in the child may meet the limit first
+                raise _refuse(f"无法读取工作簿“{book}”（{failed.kind}），请用 Excel/WPS 打开后另存为 .xlsx 再上传") from None
+            raise _cannot_read(book, "内存") from None
+        except ChildDied as died:
+            raise _cannot_read(book, "时间" if died.reason == "timeout" else "内存") from None
     if count_only:
         return read
-    certs, persons = read
+    certs, persons = (_SheetData.from_json(sheet) for sheet in read)
     return ImportFile(source, book, certs.rows, certs.columns, persons.rows, persons.columns, attachments,
                       attachment_sizes=attachment_sizes, max_attachment_bytes=limits.max_attachment_bytes,
                       formulas={CERT_SHEET: certs.formulas, PERSON_SHEET: persons.formulas})
@@ -676,6 +686,17 @@ def _open(source: bytes, limits: ImportLimits, count_only: bool = False):
 
 def _size(n: int) -> str:
     return f"{n / 1048576:.1f} MB" if n >= 1048576 else f"{max(1, n // 1024)} KB"
+
+
+def _cannot_read(book: str, limit: str) -> ImportRefused:
+    return _refuse(f"文件无法读取：读取工作簿“{book}”超出了{limit}上限（文件中可能有大量多余的行、列或异常内容），"
+                   f"未导入任何数据；请用 Excel/WPS 打开，删除多余的行和列后另存为 .xlsx，数据较多时分成几个文件，"
+                   f"再重新上传")
+
+
+def _too_much_content(size: int, limits: ImportLimits) -> ImportRefused:
+    return _refuse(f"工作簿中的内容过多（读出 {_size(size)}，每个文件最多 {_size(limits.max_read_bytes)}）："
+                   f"请删除多余的内容（如很长的文字），或分成几个文件导入")
 
 
 def _row_bound(max_rows: int) -> int:
@@ -759,11 +780,12 @@ def _read_workbook(path: str, book: str, limits: ImportLimits, count_only: bool)
     count = len(certs.rows) - examples
     if count > limits.max_rows:
         raise _too_many_rows(CERT_SHEET, limits, count)
+    sheets_read = [certs.to_json(), persons.to_json()]
     if not count_only:
-        return certs, persons  # run_in_child bounds what it hands back (max_read_bytes)
-    size = len(pickle.dumps((certs, persons), pickle.HIGHEST_PROTOCOL))
+        return sheets_read  # run_in_child bounds what it hands back (max_read_bytes)
+    size = answer_size(sheets_read)
     if size > limits.max_read_bytes:  # the same bound: an upload accepted here reads in the worker too
-        raise ResultTooLarge(size)
+        raise _too_much_content(size, limits)
     return count
 
 

@@ -1,12 +1,14 @@
-"""Work in a memory-limited child process: its answer or its exception come back; its death, whatever the
-cause (a native abort included), is a ChildDied here and this process goes on."""
+"""Work in a memory-limited child process: its answer (as data) or its failure come back; its death, whatever
+the cause (a native abort included), is a ChildDied here and this process goes on."""
 import io
 import os
 import time
 
 import pytest
 
-from portal.standard.isolation import ChildDied, run_in_child
+from datetime import date, datetime, timedelta
+
+from portal.standard.isolation import ChildDied, ChildFailed, ResultTooLarge, run_in_child
 from portal.standard.workbook import CERT_SHEET, template_workbook_bytes
 from tests.standard.factories import inline_cell, with_rows
 
@@ -14,7 +16,15 @@ MB = 1024 * 1024
 
 
 def _answer(a, b):
-    return {"sum": a + b, "pid": os.getpid()}
+    return {"sum": a + b, "pid": os.getpid(), "cells": [date(2025, 6, 1), datetime(2025, 6, 1, 8, 30),
+                                                         timedelta(hours=1), 1.5, "文字", None, True]}
+
+
+def _a_pickle_would_run_code():
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("true",))
+    return Evil()
 
 
 def _refuse(message):
@@ -29,6 +39,10 @@ def _allocate(megabytes):
     return len(bytearray(megabytes * MB))
 
 
+def _allocate_text(length):
+    return "x" * length
+
+
 def _sleep(seconds):
     time.sleep(seconds)
 
@@ -39,14 +53,29 @@ def _read_with_calamine(data):
     return sheet.height
 
 
-def test_the_answer_comes_back_from_another_process():
+def test_the_answer_comes_back_from_another_process_as_data():
     answer = run_in_child(_answer, 2, 3, memory_bytes=900 * MB, timeout=60)
     assert answer["sum"] == 5 and answer["pid"] != os.getpid()
+    assert answer["cells"] == [date(2025, 6, 1), datetime(2025, 6, 1, 8, 30), timedelta(hours=1), 1.5, "文字", None,
+                               True]
 
 
-def test_an_exception_in_the_child_is_raised_here():
-    with pytest.raises(ValueError, match="no good"):
+def test_only_data_comes_back_never_an_object_that_could_run_code():
+    with pytest.raises(ChildFailed) as info:
+        run_in_child(_a_pickle_would_run_code, memory_bytes=900 * MB, timeout=60)
+    assert info.value.kind == "TypeError" and "cannot leave the child" in info.value.message
+
+
+def test_an_exception_in_the_child_is_reported_here():
+    with pytest.raises(ChildFailed) as info:
         run_in_child(_refuse, "no good", memory_bytes=900 * MB, timeout=60)
+    assert (info.value.kind, info.value.message) == ("ValueError", "no good")
+
+
+def test_an_answer_larger_than_accepted_is_refused():
+    with pytest.raises(ResultTooLarge) as info:
+        run_in_child(_allocate_text, 2000, memory_bytes=900 * MB, timeout=60, max_result_bytes=1000)
+    assert info.value.size > 2000
 
 
 def test_a_native_abort_ends_only_the_child():
@@ -66,8 +95,9 @@ def test_calamine_asking_for_a_huge_grid_dies_in_the_child_not_here():
 
 
 def test_the_memory_limit_holds_in_the_child():
-    with pytest.raises(MemoryError):
+    with pytest.raises(ChildFailed) as info:
         run_in_child(_allocate, 1200, memory_bytes=900 * MB, timeout=60)
+    assert info.value.kind == "MemoryError"
     assert run_in_child(_allocate, 100, memory_bytes=900 * MB, timeout=60) == 100 * MB
 
 
