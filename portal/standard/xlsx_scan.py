@@ -134,7 +134,7 @@ def _attributes(zf: zipfile.ZipFile, member: str, element: str, max_bytes: int) 
     return found
 
 
-def sheet_members(zf: zipfile.ZipFile, max_bytes: int = 1 << 20) -> dict[str, str]:
+def sheet_members(zf: zipfile.ZipFile, max_bytes: int = 16 << 20) -> dict[str, str]:
     """Sheet name (stripped) → its XML member, from xl/workbook.xml and its relationships."""
     targets = {rel.get("Id"): rel.get("Target", "")
                for rel in _attributes(zf, "xl/_rels/workbook.xml.rels", "Relationship", max_bytes)}

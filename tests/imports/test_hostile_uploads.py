@@ -196,3 +196,18 @@ def test_data_may_start_at_seq_1_beside_the_kept_example_row_on_the_command_line
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)["rows"]
     assert [(r["row"], r["errors"]) for r in rows] == [(1, []), (2, [])] and all(r["certificate_number"] for r in rows)
+
+
+def test_a_native_abort_of_the_reader_in_the_worker_fails_the_task_and_the_worker_goes_on(app, user, run):
+    from portal.imports.services import run_import
+    app.config.update(NATIVE_ABORT)  # as if the limits changed between the upload and its run
+    clerk = user("clerk")
+    task = Task(kind="import", title="批量导入", file_name="炸弹.zip", operator_id=clerk.id,
+                authority_id=clerk.authorities[0].id, state="queued", total=1,
+                upload_path=storage.write_bytes("imports/bomb.zip", far_cell("Z1000000")))
+    db.session.add(task)
+    db.session.commit()
+    result = run_import(task.id)
+    assert result.state == "failed" and "文件无法读取" in result.error
+    assert db.session.scalar(db.select(db.func.count(Certificate.id))) == 0
+    assert run(import_zip(valid_rows(count=1))).succeeded == 1  # the same process runs the next task
