@@ -13,9 +13,9 @@ PLATFORM_PEOPLE = {  # seeded in the simulator's registry (tests/factories.py)
 }
 
 
-def _id(n):
+def _id(n, region="140105"):
     from portal.standard.values import IdNumber
-    body = f"140105{1960 + n % 40}{1 + n % 12:02d}{1 + n % 28:02d}{n % 1000:03d}"
+    body = f"{region}{1960 + n % 40}{1 + n % 12:02d}{1 + n % 28:02d}{n % 1000:03d}"
     return body + IdNumber.check_digit(body)
 
 
@@ -57,7 +57,7 @@ def make_row(i, platform_people=False, persons=12, pad=""):
         people.append(person)
     for k in range(persons - len(CODES)):
         people.append({"type_code": EXTRA_CODES[k % len(EXTRA_CODES)], "name": f"人员{i}-x{k}",
-                       "id_number": _id(10_000_000 + i * 50 + k), "cert_no": "", "phone": "13800000000"})
+                       "id_number": _id(i * 50 + k, "140106"), "cert_no": "", "phone": "13800000000"})
     return cert, people
 
 
