@@ -13,9 +13,9 @@ PLATFORM_PEOPLE = {  # seeded in the simulator's registry (tests/factories.py)
 }
 
 
-def _id(n):
+def _id(n, region="140105"):
     from portal.standard.values import IdNumber
-    body = f"140105{1960 + n % 40}{1 + n % 12:02d}{1 + n % 28:02d}{n % 1000:03d}"
+    body = f"{region}{1960 + n % 40}{1 + n % 12:02d}{1 + n % 28:02d}{n % 1000:03d}"
     return body + IdNumber.check_digit(body)
 
 
@@ -25,9 +25,13 @@ def _uscc(n):
     return body + Uscc.check_char(body)
 
 
-def make_row(i, platform_people=False):
+EXTRA_CODES = ("1101", "1102", "1103", "1104", "1105", "1106", "1107", "1110", "1111", "1112")  # no R9 look-up
+
+
+def make_row(i, platform_people=False, persons=12, pad=""):
     """Row i: distinct 备案编号 晋AA-T{i+1}, companies cycling over 50, 12 persons with unique IDs — or,
-    with platform_people, the 1108/1109/1113 persons the platform simulator knows (so R9 passes)."""
+    with platform_people, the 1108/1109/1113 persons the platform simulator knows (so R9 passes). More
+    ``persons`` add people of the types the platform does not check; ``pad`` lengthens the 工程项目地址."""
     cert = {
         "holder_name": f"山西测试建筑工程有限公司{i % 50}", "holder_uscc": _uscc(i % 50),
         "authority_name": "太原市住房和城乡建设局", "authority_uscc": "11140100MB0000002K", "issue_date": "2025-06-01",
@@ -37,25 +41,29 @@ def make_row(i, platform_people=False):
         "installer_name": "山西测试设备安装有限公司", "installer_uscc": _uscc(200 + i % 50),
         "supervision_name": "山西测试工程监理有限公司", "supervision_uscc": _uscc(300 + i % 50),
         "contractor_name": "", "contractor_uscc": "", "project_name": f"测试工程{i}",
-        "project_address": "山西省太原市小店区测试路 1 号", "project_division": "140105",
+        "project_address": "山西省太原市小店区测试路 1 号" + pad, "project_division": "140105",
         "location": f"112.{5000 + i % 4000:04d},37.8570", "permit_number": "140105202501150101",
         "tower_jib_length": "60", "tower_max_load": "6", "tower_max_height": "100", "tower_tip_load": "1.3",
         "hoist_rated_load": "", "hoist_rated_speed": "", "lift_rated_load": "", "lift_rated_speed": "",
         "attachments": "",
     }
-    persons = []
+    people = []
     for k, code in enumerate(CODES):
         person = {"type_code": code, "name": f"人员{i}-{k}", "id_number": _id(i * 12 + k),
                   "cert_no": f"晋A01{i:06d}{k:02d}" if code in ("1108", "1109", "1113") else "",
                   "phone": "13800000000"}
         if platform_people:
             person.update(PLATFORM_PEOPLE.get(code, {}))
-        persons.append(person)
-    return cert, persons
+        people.append(person)
+    for k in range(persons - len(CODES)):
+        people.append({"type_code": EXTRA_CODES[k % len(EXTRA_CODES)], "name": f"人员{i}-x{k}",
+                       "id_number": _id(i * 50 + k, "140106"), "cert_no": "", "phone": "13800000000"})
+    return cert, people
 
 
-def build_zip(path, rows, platform_people=False):
-    """Write an import zip of `rows` rows in the template's layout (openpyxl write-only)."""
+def build_zip(path, rows, platform_people=False, persons=12, pad=""):
+    """Write an import zip of `rows` rows in the template's layout (openpyxl write-only); `persons` and `pad`
+    as for make_row."""
     from openpyxl import Workbook
 
     from portal.standard.fields import PERSON_FIELDS
@@ -65,10 +73,10 @@ def build_zip(path, rows, platform_people=False):
     cs.append(list(CERT_HEADERS))
     ps.append(list(PERSON_HEADERS))
     for i in range(rows):
-        cert, persons = make_row(i, platform_people)
+        cert, people = make_row(i, platform_people, persons, pad)
         seq = i + 2  # 序号 1 is the template's example
         cs.append([seq] + [cert.get(f.key, "") for f in CERT_COLUMNS[1:]])
-        for p in persons:
+        for p in people:
             ps.append([seq] + [p[f.key] for f in PERSON_FIELDS])
     buf = io.BytesIO()
     wb.save(buf)

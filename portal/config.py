@@ -95,6 +95,15 @@ class Config:
     # the development PKI (PKI_DIR/sm2). A province's external 签章服务 plugs in here as another value.
     SEAL_SIGNER = os.environ.get("SEAL_SIGNER", "local")
 
+    # 批量导入: what one uploaded zip may hold (portal.standard.workbook.ImportLimits)
+    IMPORT_MAX_ZIP_BYTES = int(os.environ.get("IMPORT_MAX_ZIP_MB", "50")) * 1024 * 1024
+    IMPORT_MAX_UNPACKED_BYTES = int(os.environ.get("IMPORT_MAX_UNPACKED_MB", "200")) * 1024 * 1024
+    IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "10000"))  # certificates a file
+    IMPORT_MAX_PERSON_ROWS = int(os.environ.get("IMPORT_MAX_PERSON_ROWS", "0"))  # 0: in proportion to rows
+    # the workbook is read in a child process limited to this much memory and time (a file beyond dies there)
+    IMPORT_READER_MEMORY_MB = int(os.environ.get("IMPORT_READER_MEMORY_MB", "900"))
+    IMPORT_READER_TIMEOUT = float(os.environ.get("IMPORT_READER_TIMEOUT", "120"))
+
 
 class TestConfig(Config):
     TESTING = True

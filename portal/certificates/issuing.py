@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from portal import audit, bulk, clock, storage
-from portal.certificates.attachments import AttachmentRefused, check_attachment, safe_filename
+from portal import audit, bulk, clock
+from portal.certificates.attachments import AttachmentRefused, StoredAttachment, attachment_error, \
+    check_attachment, store_checked
 from portal.certificates.documents import queue_seals, seal_certificate
 from portal.certificates.keys import has_key
 from portal.certificates.models import Attachment, Certificate, CertificatePerson, CertificateEvent
@@ -109,20 +110,23 @@ def check_for_issue(operator, values, persons, find_person=None, today=None):
 
 
 def _store_attachments(cert, uploads):
+    """Check and store the uploads (AttachmentUpload, or StoredAttachment already checked and stored)."""
     max_bytes = current_app.config["ATTACHMENT_MAX_MB"] * 1024 * 1024
     errors = []
     checked = []
     for upload in uploads:
         try:
-            checked.append((upload, check_attachment(upload, max_bytes)))
+            stored = isinstance(upload, StoredAttachment)
+            checked.append((upload, None if stored else check_attachment(upload, max_bytes)))
         except AttachmentRefused as exc:
-            errors.append(RuleError("FORMAT", "attachments", "附件", safe_filename(upload.filename), str(exc)))
+            errors.append(attachment_error(upload.filename, str(exc)))
     if errors:
         raise IssueRefused(errors)
     for upload, content_type in checked:
-        _, digest = storage.store_content(upload.data)
-        cert.attachments.append(Attachment(filename=safe_filename(upload.filename), content_type=content_type,
-                                           size=len(upload.data), sha256=digest))
+        if content_type is not None:  # stored only now that every attachment of the row is acceptable
+            upload = store_checked(upload, content_type)
+        cert.attachments.append(Attachment(filename=upload.filename, content_type=upload.content_type,
+                                           size=upload.size, sha256=upload.sha256))
 
 
 def issue_certificate(operator, values, persons, attachments=(), *, find_person=None, options=None):

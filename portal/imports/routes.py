@@ -7,13 +7,13 @@ from flask_login import current_user
 from portal.access import area_required
 from portal.imports import bp
 from portal.imports.forms import ImportUploadForm
-from portal.imports.services import import_authority, start_import
+from portal.imports.services import import_authority, import_limits, start_import
 from portal.standard.workbook import TEMPLATE_ZIP_NAME, ImportRefused, write_template_zip
 
 
 def _page(form, error=None, status=200):
     return render_template("imports/index.html", form=form, error=error, authority=import_authority(current_user),
-                           template_name=TEMPLATE_ZIP_NAME), status
+                           template_name=TEMPLATE_ZIP_NAME, limits=import_limits()), status
 
 
 @bp.route("/", methods=["GET"])

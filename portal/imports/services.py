@@ -17,7 +17,8 @@ from flask import current_app
 from portal import audit, storage
 from portal.background.lifecycle import enqueue_task, start_task, task_run
 from portal.background.models import Task
-from portal.certificates.attachments import AttachmentUpload, safe_filename
+from portal.certificates.attachments import AttachmentRefused, AttachmentUpload, StoredAttachment, \
+    attachment_error, safe_filename, store_attachment
 from portal.certificates.documents import queue_seals
 from portal.certificates.issuing import NO_SIGNING_RIGHT, BatchRow, Issued, IssueRefused, check_context, \
     issue_batch, taken_record_numbers
@@ -25,8 +26,9 @@ from portal.certificates.models import Certificate
 from portal.extensions import db
 from portal.platform.service import cached_lookup, person_finder
 from portal.standard.rules import RuleError
-from portal.standard.workbook import DEFAULT_MAX_ZIP_BYTES, DEFAULT_MAX_UNPACKED_BYTES, ImportRefused, \
-    check_import_file, check_import_rows, open_import_zip, orphan_person_failures, write_failure_report
+from portal.standard.workbook import PERSONS_PER_CERTIFICATE, ImportLimits, ImportRefused, \
+    check_import_file, check_import_rows, count_import_rows, open_import_zip, orphan_person_failures, \
+    write_failure_report
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +43,22 @@ def import_authority(operator):
     return next((a for a in operator.authorities if a.is_active), None)
 
 
-def _limits():
+def import_limits():
+    """What one upload may hold and cost to read, from the configuration (IMPORT_*, ATTACHMENT_MAX_MB)."""
     config = current_app.config
-    return (config.get("IMPORT_MAX_ZIP_BYTES", DEFAULT_MAX_ZIP_BYTES),
-            config.get("IMPORT_MAX_UNPACKED_BYTES", DEFAULT_MAX_UNPACKED_BYTES))
+    persons = config["IMPORT_MAX_PERSON_ROWS"] or config["IMPORT_MAX_ROWS"] * PERSONS_PER_CERTIFICATE
+    return ImportLimits(max_zip_bytes=config["IMPORT_MAX_ZIP_BYTES"],
+                        max_unpacked_bytes=config["IMPORT_MAX_UNPACKED_BYTES"],
+                        max_rows=config["IMPORT_MAX_ROWS"],
+                        max_person_rows=persons,
+                        max_attachment_bytes=config["ATTACHMENT_MAX_MB"] * 1024 * 1024,
+                        reader_memory_bytes=config["IMPORT_READER_MEMORY_MB"] * 1024 * 1024,
+                        reader_timeout=config["IMPORT_READER_TIMEOUT"])
 
 
 def open_upload(data):
     """Check an uploaded zip (ImportRefused with one Chinese message) and return the ImportFile."""
-    max_zip, max_unpacked = _limits()
-    return open_import_zip(data, max_zip_bytes=max_zip, max_unpacked_bytes=max_unpacked)
+    return open_import_zip(data, import_limits())
 
 
 def start_import(operator, filename, data, *, enqueue=True):
@@ -60,9 +68,8 @@ def start_import(operator, filename, data, *, enqueue=True):
         raise ImportRefused("您没有所属的发证机关，不能批量导入；请联系系统管理员")
     if not operator.can_sign:
         raise ImportRefused(NO_SIGNING_RIGHT + "，不能批量导入")
-    import_file = open_upload(data)
-    total = len(import_file) + len(import_file.orphan_persons)  # a person of no certificate row fails as a row
-    if len(import_file) == 0:
+    total = count_import_rows(data, import_limits())  # the rows stay in the reader's child process
+    if total == 0:
         raise ImportRefused("导入模板的“证照信息”表中没有填写任何数据（保持不变的示例行会被忽略），请填写后重新上传")
     upload_path = storage.write_bytes(f"imports/{uuid.uuid4().hex}.zip", data)
     task = start_task("import", title=IMPORT_TITLE, file_name=safe_filename(filename or "导入.zip"),
@@ -156,18 +163,17 @@ def _run(report, results):
     person_failures = orphan_person_failures(import_file, ctx)
     report.set_total(len(import_file) + len(person_failures))
     failed_rows, pending = [], []
+    attachments = _AttachmentStore(import_file)
 
     def issue_pending():
         """Issue the checked rows waiting in `pending` as one batch; count and record each."""
         batch = []
         for row in pending:
-            try:
-                attachments = [AttachmentUpload(name, import_file.read_attachment(name))
-                               for name in row.attachment_names]
-            except Exception as exc:  # an unreadable attachment fails its row only
-                finish(row, None, [_system_error(exc)])
+            stored, errors = attachments.of(row)
+            if errors:
+                finish(row, None, errors)
                 continue
-            batch.append(BatchRow(row.seq, row.values, row.persons, attachments))
+            batch.append(BatchRow(row.seq, row.values, row.persons, stored))
         outcome = issue_batch(operator, authority, batch, import_task_id=task_id, find_person=find_person)
         by_key = {row.seq: row for row in pending}
         queue_seals([r.id for r in outcome.values() if isinstance(r, Issued)])
@@ -209,6 +215,35 @@ def person_failure_dict(failure):
     """A failed 人员信息 row of no certificate row as the CLI and the errors JSON show it."""
     return {"sheet": "人员信息", "row": failure.seq, "excel_row": failure.excel_row,
             "errors": [error_dict(e) for e in failure.errors]}
+
+
+class _AttachmentStore:
+    """The task's attachments, each distinct zip entry read once (streamed with a hard cap), checked and
+    stored by content hash at once: rows hold only what was stored, never the bytes, whatever the file
+    repeats."""
+
+    def __init__(self, import_file):
+        self.import_file = import_file
+        self.max_bytes = current_app.config["ATTACHMENT_MAX_MB"] * 1024 * 1024
+        self._by_name = {}  # name → StoredAttachment, or the RuleError that refuses it
+
+    def of(self, row):
+        """(stored attachments, errors) of one row's 附件."""
+        outcomes = [self._get(name) for name in row.attachment_names]
+        return ([o for o in outcomes if isinstance(o, StoredAttachment)],
+                [o for o in outcomes if isinstance(o, RuleError)])
+
+    def _get(self, name):
+        if name not in self._by_name:
+            try:
+                upload = AttachmentUpload(name, self.import_file.read_attachment(name))
+                self._by_name[name] = store_attachment(upload, self.max_bytes)
+            except (AttachmentRefused, ImportRefused) as exc:
+                self._by_name[name] = attachment_error(name, getattr(exc, "message", str(exc)))
+            except Exception as exc:  # an unreadable attachment fails the rows that name it, not the task
+                log.exception("attachment %s of an import could not be stored", name)
+                self._by_name[name] = _system_error(exc)
+        return self._by_name[name]
 
 
 def _write_failures(task_id, failed_rows, file_problems, person_failures=()):

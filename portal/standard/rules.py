@@ -742,3 +742,9 @@ def check_cancellation(persons: Sequence[Mapping[str, object]], ctx: CheckContex
     """Check a cancellation (注销): every 1113 person must be found on the national platform (R9)."""
     cleaned = [clean_person(p) for p in persons]
     return rule_r9_platform(cleaned, ctx, "cancel")
+
+
+def attachment_too_large(name: str, size: int, max_bytes: int) -> str:
+    """The message for an attachment over the size limit (a form upload and an import entry alike)."""
+    return (f"附件“{name}”大小 {size / 1048576:.1f} MB，超过上限 {max_bytes // 1048576} MB，"
+            "请压缩后重新上传")

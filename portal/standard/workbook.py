@@ -1,11 +1,17 @@
 """Batch-import workbook I/O (pure: paths/bytes in, data out; no Flask, no DB).
 
 * ``write_template_zip(dest)`` – the 导出 template zip (xlsx + empty 附件/ folder);
-* ``open_import_zip(src)`` – safety checks of an uploaded zip (``ImportRefused`` with one Chinese message)
-  and streaming of its rows as ``ImportRow`` (read with python-calamine: ~15× faster than openpyxl);
+* ``open_import_zip(src, limits)`` – safety checks of an uploaded zip (``ImportRefused`` with one Chinese
+  message) and its rows as ``ImportRow``; ``count_import_rows(src, limits)`` the same checks, only the count;
 * ``check_import_file(f, ctx)`` – every rule on every row (the CLI ``certs check``);
 * ``write_failure_report(dest, failed_rows, person_failures)`` – failed rows of both sheets in the template
   layout + 错误信息, re-importable.
+
+Reading is bounded whatever the file says. The zip is checked from its central directory and read with
+hard caps; the workbook is read with python-calamine (~15× faster than openpyxl), which aborts its process
+natively when a sheet's last cell asks for a grid it cannot allocate: so the sheets are first scanned
+(``xlsx_scan``), refused beyond the template's columns and the row limit, and then read in a child process
+with an address-space limit (``isolation``); a child that dies is a refused file, never a dead server.
 """
 from __future__ import annotations
 
@@ -13,16 +19,22 @@ import io
 import os
 import posixpath
 import stat
+import tempfile
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
+from operator import itemgetter
 from typing import BinaryIO, Iterable, Iterator, Sequence
 
 from . import codes
 from .fields import (ATTACHMENTS_FIELD, EXAMPLE_CERTIFICATE, EXAMPLE_PERSONS, EXAMPLE_SEQ, FIELDS, PERSON_FIELDS,
                      PERSON_SEQ_FIELD, SEQ_FIELD, FieldDef)
+from .isolation import ChildDied, ChildFailed, ResultTooLarge, answer_size, run_in_child
 from .normalize import clean_record_number, clean_seq, clean_text, parse_date, split_attachments
-from .rules import CheckContext, RuleError, check_certificate, check_person_row, rule_r12_same_file
+from .rules import (CheckContext, RuleError, attachment_too_large, check_certificate, check_person_row,
+                    rule_r12_same_file)
+from .xlsx_scan import SheetBeyond, XlsxUnreadable, cell_ref, column_letters, scan_sheet, sheet_members
 
 TEMPLATE_ZIP_NAME = "建筑起重机械使用登记证书导入模板.zip"
 TEMPLATE_XLSX_NAME = "建筑起重机械使用登记证书导入模板.xlsx"
@@ -37,8 +49,34 @@ ATTACHMENT_EXTENSIONS = (".pdf", ".jpg", ".jpeg", ".png")
 
 DEFAULT_MAX_ZIP_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+DEFAULT_MAX_ROWS = 10_000  # certificates a file
+PERSONS_PER_CERTIFICATE = 20  # the persons a file may hold, per certificate of the row limit
+DEFAULT_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ENTRIES = 5000
 TEMPLATE_ROWS = 2000  # rows covered by dropdowns in the template
+SPARE_COLUMNS = 10  # columns a clerk may add beside the template's own and the failure report's 错误信息
+# What a read hands back to the web or worker process may average this much (as JSON) a row of the row
+# limits: a real certificate row is about 1 KB, a person row about 100 bytes.
+READ_BYTES_PER_CERTIFICATE, READ_BYTES_PER_PERSON = 2000, 200
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """What one upload may hold and cost to read (the service fills it from IMPORT_* configuration)."""
+
+    max_zip_bytes: int = DEFAULT_MAX_ZIP_BYTES
+    max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES  # the zip's entries together, inflated
+    max_rows: int = DEFAULT_MAX_ROWS
+    max_person_rows: int = DEFAULT_MAX_ROWS * PERSONS_PER_CERTIFICATE
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES  # one attachment
+    max_workbook_bytes: int = 400 * 1024 * 1024  # the .xlsx's own parts together, inflated
+    reader_memory_bytes: int = 900 * 1024 * 1024  # address space of the child that reads the workbook
+    reader_timeout: float = 120.0  # seconds
+
+    @property
+    def max_read_bytes(self) -> int:
+        """The most the reader's child may hand back (the two data sheets' rows, as JSON)."""
+        return self.max_rows * READ_BYTES_PER_CERTIFICATE + self.max_person_rows * READ_BYTES_PER_PERSON
 
 
 class ImportRefused(Exception):
@@ -156,7 +194,9 @@ def _build_workbook(cert_rows: Iterable[tuple[list, dict[int, str]]],
             cells = []
             for i, v in enumerate(values):
                 c = WriteOnlyCell(ws, v)
-                if i < len(cols) and cols[i].text_format:
+                if type(v) is str:
+                    c.data_type = "s"  # openpyxl would make a formula of a text that starts with '='
+                if i < len(cols) and (cols[i].text_format or error_column):
                     c.number_format = "@"
                 elif isinstance(v, date):
                     c.number_format = "yyyy-mm-dd"
@@ -225,6 +265,13 @@ class ImportRow:
     person_rows: list[int]
     attachment_names: list[str]
     problems: list[RuleError] = field(default_factory=list)
+    formula_cells: set[tuple[str, int | None]] = field(default_factory=set)  # (field key, person index)
+
+    def without_superseded(self, errors: Iterable[RuleError]) -> list[RuleError]:
+        """``errors`` less those about a formula cell: it reads as empty, and its problem «为公式» says why
+        where «为必填项» would mislead."""
+        cells = self.formula_cells
+        return [e for e in errors if (e.key, e.person_index) not in cells] if cells else list(errors)
 
 
 @dataclass
@@ -249,36 +296,51 @@ def _refuse(message: str) -> ImportRefused:
 
 
 def _entry_name(info: zipfile.ZipInfo) -> str:
+    """The entry's name: UTF-8 when flagged; else strict UTF-8 (Info-ZIP on Linux, macOS's Archive Utility
+    write it without the flag), then GBK (Chinese Windows); names compared in NFC."""
     name = info.filename
-    if not info.flag_bits & 0x800:  # no UTF-8 flag: zips made on Chinese Windows use GBK names
-        try:
-            name = name.encode("cp437").decode("gbk")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            pass
-    return name.replace("\\", "/")
+    if not info.flag_bits & 0x800:
+        raw = name.encode("cp437")  # zipfile decoded the unflagged bytes as CP437: undo it
+        for encoding in ("utf-8", "gbk"):
+            try:
+                name = raw.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            shown = raw.decode("gbk", errors="replace")
+            raise _refuse(f"压缩包中的文件名“{shown}”无法识别（既不是 UTF-8 也不是 GBK 编码），已拒绝导入；"
+                          "请把该文件改名（使用常见的中文、字母或数字）后重新压缩上传")
+    return unicodedata.normalize("NFC", name.replace("\\", "/"))
 
 
-def _read_bounded(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
-    """Read one entry, stopping as soon as it inflates beyond ``limit`` (declared sizes can lie)."""
-    out = bytearray()
+class _EntryTooLarge(Exception):
+    """An entry inflated beyond its cap (sizes in a zip's headers can lie)."""
+
+
+def _copy_bounded(zf: zipfile.ZipFile, info: zipfile.ZipInfo, out: BinaryIO, limit: int) -> None:
+    """Copy one entry into ``out``, stopping as soon as it inflates beyond ``limit`` (``_EntryTooLarge``)."""
+    size = 0
     try:
         with zf.open(info) as fh:
             while chunk := fh.read(1 << 20):
-                out += chunk
-                if len(out) > limit:
-                    raise _refuse("压缩包解压后的内容过大（可能是异常或恶意的压缩文件），已拒绝导入；请只放入导入模板和附件后重新压缩上传")
-    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as e:
+                size += len(chunk)
+                if size > limit:
+                    raise _EntryTooLarge(info.filename)
+                out.write(chunk)
+    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, ValueError) as e:
         # zipfile stops at the declared size and then fails the CRC: a lying header ends here
         raise _refuse(f"压缩包中的“{_entry_name(info)}”已损坏（大小或校验和不符），无法解压；请重新压缩后上传") from e
-    return bytes(out)
 
 
 class ImportFile:
     """A checked upload: the workbook's two data sheets and the attachment names. Use ``rows()``."""
 
-    def __init__(self, source: bytes, workbook_name: str, cert_rows: list[tuple[int, list]],
+    def __init__(self, source: bytes | None, workbook_name: str, cert_rows: list[tuple[int, list]],
                  cert_columns: dict[str, int], person_rows: list[tuple[int, list]], person_columns: dict[str, int],
-                 attachments: dict[str, str]):
+                 attachments: dict[str, str], *, attachment_sizes: dict[str, int] | None = None,
+                 max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
+                 formulas: dict[str, dict[int, list[tuple[str, str]]]] | None = None):
         self._source = source
         self.workbook_name = workbook_name
         self._cert_rows = cert_rows
@@ -286,9 +348,15 @@ class ImportFile:
         self._person_rows = person_rows
         self._person_columns = person_columns
         self.attachments = attachments  # file name → raw zip entry name
+        self._attachment_sizes = attachment_sizes or {}  # file name → size declared in the central directory
+        self._max_attachment_bytes = max_attachment_bytes
+        self._zip: zipfile.ZipFile | None = None
+        # formula cells without a value: sheet → excel row → [(field key, cell reference)]
+        self._formulas = formulas or {}
         self.problems: list[RuleError] = []  # file-level problems not tied to a certificate row
         self.orphan_persons: list[PersonRowFailure] = []  # with their 序号 error; see orphan_person_failures()
         self._persons_by_seq: dict[str, list[tuple[int, dict]]] = {}
+        self._examples = self._example_rows()
         self._group_persons()
         self._person_rows = []  # grouped copies kept; free the raw rows
 
@@ -297,24 +365,32 @@ class ImportFile:
         """Names of the files in the zip's 附件/ folder."""
         return sorted(self.attachments)
 
-    def read_attachment(self, name: str, limit: int = DEFAULT_MAX_UNPACKED_BYTES) -> bytes:
-        """The bytes of one attachment (bounded read)."""
-        with zipfile.ZipFile(io.BytesIO(self._source)) as zf:
-            return _read_bounded(zf, zf.getinfo(self.attachments[name]), limit)
+    def read_attachment(self, name: str) -> bytes:
+        """The bytes of one attachment, streamed with a hard cap (the attachment size limit): an entry that
+        inflates beyond it, whatever its header says, is refused (``ImportRefused``) as is a damaged one."""
+        if self._zip is None:
+            self._zip = zipfile.ZipFile(io.BytesIO(self._source))
+        info = self._zip.getinfo(self.attachments[name])
+        out = io.BytesIO()
+        try:
+            _copy_bounded(self._zip, info, out, self._max_attachment_bytes)
+        except _EntryTooLarge:
+            raise _refuse(attachment_too_large(name, max(info.file_size, self._max_attachment_bytes + 1),
+                                               self._max_attachment_bytes)) from None
+        return out.getvalue()
 
     def _group_persons(self) -> None:
         cols = self._person_columns
         self._seqs = [clean_seq(row[self._cert_columns["seq"]]) for _, row in self._cert_rows]
-        seqs = set(self._seqs)
+        seqs = {seq for i, seq in enumerate(self._seqs) if i not in self._examples}
         example = [tuple(clean_text(p.get(f.key, "")) for f in PERSON_FIELDS) for p in EXAMPLE_PERSONS]
-        example_seq_ignored = self._example_row_index() is not None
+        example_seqs = {self._seqs[i] for i in self._examples}
         keys = [(f.key, cols[f.key]) for f in PERSON_FIELDS]
         seq_col = cols["seq"]
         for excel_row, row in self._person_rows:
             seq = clean_seq(row[seq_col])
             person = {k: row[i] for k, i in keys}
-            if example_seq_ignored and seq == EXAMPLE_SEQ and \
-                    tuple(clean_text(person[f.key]) for f in PERSON_FIELDS) in example:
+            if seq in example_seqs and tuple(clean_text(person[f.key]) for f in PERSON_FIELDS) in example:
                 continue
             if not seq:
                 self.orphan_persons.append(PersonRowFailure(excel_row, seq, person, [RuleError(
@@ -329,31 +405,17 @@ class ImportFile:
                 continue
             self._persons_by_seq.setdefault(seq, []).append((excel_row, person))
 
-    def _example_row_index(self) -> int | None:
-        cols = self._cert_columns
-        for idx, (_, row) in enumerate(self._cert_rows[:1]):
-            if clean_seq(row[cols["seq"]]) != EXAMPLE_SEQ:
-                return None
-            for f in CERT_COLUMNS[1:]:
-                v = row[cols[f.key]]
-                if f.kind == "date":
-                    try:
-                        d = parse_date(v, f.label)
-                    except ValueError:
-                        return None
-                    v = d.isoformat() if d else ""
-                if clean_text(v) != EXAMPLE_CERTIFICATE.get(f.key, ""):
-                    return None
-            return idx
-        return None
+    def _example_rows(self) -> set[int]:
+        """Indexes of the rows that are the template's example, unchanged (recognised by content, wherever
+        they are and whatever their 序号: data may start at 序号 1)."""
+        return {idx for idx, (_, row) in enumerate(self._cert_rows) if _is_example(row, self._cert_columns)}
 
     def record_numbers(self) -> set[str]:
         """Every 备案编号 of the file, canonical (as the rules see it), so R12 is looked up for all rows at once."""
         col = self._cert_columns["record_number"]
-        skip = self._example_row_index()
         numbers = set()
         for idx, (_, row) in enumerate(self._cert_rows):
-            if idx == skip:
+            if idx in self._examples:
                 continue
             try:
                 numbers.add(clean_record_number(row[col]))
@@ -363,57 +425,126 @@ class ImportFile:
         return numbers
 
     def __len__(self) -> int:
-        return len(self._cert_rows) - (self._example_row_index() is not None)
+        return len(self._cert_rows) - len(self._examples)
+
+    def _formula_problems(self, sheet: str, excel_row: int,
+                          person_index: int | None = None) -> list[RuleError]:
+        problems = []
+        for key, ref in self._formulas.get(sheet, {}).get(excel_row, ()):
+            label = _COLUMN_LABELS[key]
+            where = label if person_index is None else f"人员信息表第{excel_row}行 {label}"
+            problems.append(RuleError("FORMAT", key, where, ref,
+                                      f"{where}：单元格 {ref} 为公式，请粘贴为数值（在 Excel/WPS 中复制该单元格，"
+                                      f"再“选择性粘贴 → 数值”），然后重新上传", person_index=person_index))
+        return problems
+
+    def _attachment_problems(self, names: list[str]) -> list[RuleError]:
+        problems = []
+        for name in names:
+            if not name.lower().endswith(ATTACHMENT_EXTENSIONS):
+                problems.append(RuleError("FORMAT", "attachments", "附件", name,
+                                          f"附件：“{name}”不是 PDF、JPG 或 PNG 文件，请上传扫描件的 PDF 或图片"))
+            elif name not in self.attachments:
+                problems.append(RuleError("FORMAT", "attachments", "附件", name,
+                                          f"附件：压缩包的“附件”文件夹中没有文件“{name}”，请核对文件名（含扩展名）或补充该文件"))
+            elif self._attachment_sizes.get(name, 0) > self._max_attachment_bytes:
+                problems.append(RuleError("FORMAT", "attachments", "附件", name, attachment_too_large(
+                    name, self._attachment_sizes[name], self._max_attachment_bytes)))
+        return problems
 
     def rows(self) -> Iterator[ImportRow]:
         """The certificate rows in sheet order (empty rows and the unchanged example row skipped)."""
         cols = self._cert_columns
-        skip = self._example_row_index()
+        skip = self._examples
         counts: dict[str, int] = {}
         first: dict[str, int] = {}
-        for i, s in enumerate(self._seqs):
-            counts[s] = counts.get(s, 0) + 1
-            first.setdefault(s, i)
+        for idx, s in enumerate(self._seqs):
+            if idx not in skip:
+                counts[s] = counts.get(s, 0) + 1
+                first.setdefault(s, idx)
         keys = [(f.key, cols[f.key]) for f in CERT_COLUMNS[1:]]
         for idx, (excel_row, row) in enumerate(self._cert_rows):
-            if idx == skip:
+            if idx in skip:
                 continue
             seq = self._seqs[idx]
             values = {k: row[i] for k, i in keys}
-            problems = []
-            if not seq:
+            # a 序号 used twice fails both rows; its persons go with the first, so the failure report keeps them
+            persons = self._persons_by_seq.get(seq, []) if seq and first[seq] == idx else []
+            formulas = self._formula_problems(CERT_SHEET, excel_row)
+            for i, (person_row, _) in enumerate(persons):
+                formulas += self._formula_problems(PERSON_SHEET, person_row, i)
+            formula_cells = {(p.key, p.person_index) for p in formulas}
+            problems = list(formulas)
+            if not seq and ("seq", None) not in formula_cells:
                 problems.append(RuleError("REQUIRED", "seq", "序号", "", f"序号：第{excel_row}行未填写序号，请填写唯一的正整数序号"))
-            elif not seq.isdigit() or seq == "0":
+            elif seq and (not seq.isdigit() or seq == "0"):
                 problems.append(RuleError("FORMAT", "seq", "序号", seq, f"序号：“{seq}”不是正整数，请填写唯一的正整数序号"))
             if seq and counts.get(seq, 0) > 1:
                 problems.append(RuleError("FORMAT", "seq", "序号", seq,
                                           f"序号：{seq} 在证照信息表中出现了 {counts[seq]} 次，序号必须唯一（人员按序号关联），请修改"))
-            # a 序号 used twice fails both rows; its persons go with the first, so the failure report keeps them
-            persons = self._persons_by_seq.get(seq, []) if seq and first[seq] == idx else []
-            names = split_attachments(values.get("attachments"))
-            for name in names:
-                if not name.lower().endswith(ATTACHMENT_EXTENSIONS):
-                    problems.append(RuleError("FORMAT", "attachments", "附件", name,
-                                              f"附件：“{name}”不是 PDF、JPG 或 PNG 文件，请上传扫描件的 PDF 或图片"))
-                elif name not in self.attachments:
-                    problems.append(RuleError("FORMAT", "attachments", "附件", name,
-                                              f"附件：压缩包的“附件”文件夹中没有文件“{name}”，请核对文件名（含扩展名）或补充该文件"))
+            # one name given twice is one attachment, read and stored once
+            names = list(dict.fromkeys(unicodedata.normalize("NFC", n)
+                                       for n in split_attachments(values.get("attachments"))))
+            problems += self._attachment_problems(names)
             yield ImportRow(seq, excel_row, values, [p for _, p in persons], [r for r, _ in persons], names,
-                            problems)
+                            problems, formula_cells)
 
 
-def _sheet_rows(wb, sheet_name: str, expected: Sequence[FieldDef]) -> tuple[list[tuple[int, list]], dict[str, int]]:
+_COLUMN_LABELS = {f.key: f.label for f in (*CERT_COLUMNS, *PERSON_COLUMNS)}
+
+
+def _is_example(row: list, cols: dict[str, int]) -> bool:
+    """True when every field of a 证照信息 row (序号 aside) is the template's example, unchanged."""
+    for f in CERT_COLUMNS[1:]:
+        v = row[cols[f.key]]
+        if f.kind == "date":
+            try:
+                d = parse_date(v, f.label)
+            except ValueError:
+                return False
+            v = d.isoformat() if d else ""
+        if clean_text(v) != EXAMPLE_CERTIFICATE.get(f.key, ""):
+            return False
+    return True
+
+
+def _missing_sheet(sheet_name: str) -> ImportRefused:
+    return _refuse(f"Excel 工作簿中缺少工作表“{sheet_name}”，请使用导出的导入模板填写，不要删除或重命名工作表")
+
+
+@dataclass
+class _SheetData:
+    """One data sheet as read: (excel row, values in ``expected`` order) and its formula cells."""
+
+    rows: list[tuple[int, Sequence]]
+    columns: dict[str, int]
+    formulas: dict[int, list[tuple[str, str]]]  # excel row → [(field key, cell reference)] without a value
+
+    def to_json(self) -> list:
+        """As the reader's child hands it back (JSON: the formulas' row numbers cannot be object keys)."""
+        return [self.rows, self.columns, list(self.formulas.items())]
+
+    @classmethod
+    def from_json(cls, data: list) -> _SheetData:
+        rows, columns, formulas = data
+        return cls(rows, columns, dict(formulas))
+
+
+def _sheet_rows(wb, sheet_name: str, expected: Sequence[FieldDef],
+                formula_cells: Sequence[tuple[int, int]] = ()) -> _SheetData:
+    """The sheet's rows with a value, cut to the ``expected`` columns (found by header name); a formula cell
+    (1-based row, column from the scan) whose value calamine reads as empty has no value: it is kept."""
     names = {n.strip(): n for n in wb.sheet_names}
     if sheet_name not in names:
-        raise _refuse(f"Excel 工作簿中缺少工作表“{sheet_name}”，请使用导出的导入模板填写，不要删除或重命名工作表")
+        raise _missing_sheet(sheet_name)
     sheet = wb.get_sheet_by_name(names[sheet_name])
     start = sheet.start
     first_row = (start[0] if start else 0) + 1  # calamine ranges start at the first used cell
+    first_column = (start[1] if start else 0) + 1
     rows = sheet.iter_rows()
     header = next(rows, None)
     if header is None:
         raise _refuse(f"工作表“{sheet_name}”是空的，第 1 行应为表头，请使用导出的导入模板填写")
-    columns: dict[str, int] = {}
     seen: dict[str, int] = {}
     for i, h in enumerate(header):
         n = _norm_header(h)
@@ -421,34 +552,53 @@ def _sheet_rows(wb, sheet_name: str, expected: Sequence[FieldDef]) -> tuple[list
             if n in seen:
                 raise _refuse(f"工作表“{sheet_name}”的表头“{n}”出现了两次，请删除重复的列")
             seen[n] = i
-    missing = []
-    for f in expected:
-        i = seen.get(_norm_header(f.header))
-        if i is None:
-            missing.append(f.header)
-        else:
-            columns[f.key] = i
+    missing = [f.header for f in expected if _norm_header(f.header) not in seen]
     if missing:
         raise _refuse(f"工作表“{sheet_name}”第 1 行缺少表头：{'、'.join(missing)}；请使用导出的导入模板，不要修改表头文字")
-    width = max(columns.values()) + 1
-    out = []
+    positions = [seen[_norm_header(f.header)] for f in expected]
+    pick = itemgetter(*positions)  # the expected columns of a row, in C
+    key_at = {i: f.key for i, f in zip(positions, expected)}
+    width = max(positions) + 1
+    pending: dict[int, list[tuple[int, str, str]]] = {}  # excel row → [(position, key, reference)]
+    for r, c in formula_cells:
+        if r > first_row and (c - first_column) in key_at:
+            pending.setdefault(r, []).append((c - first_column, key_at[c - first_column], cell_ref(r, c)))
+    out, formulas = [], {}
     for n, row in enumerate(rows, start=first_row + 1):
         if len(row) < width:
             row = list(row) + [""] * (width - len(row))
-        # any(row) is a fast C-level test; the second pass drops rows of only blanks/spaces
-        if any(row) and any(type(v) is not str or v.strip() for v in row if v):
-            out.append((n, row))
-    return out, columns
+        values = pick(row)
+        unread = [(key, ref) for i, key, ref in pending.pop(n, ()) if row[i] == ""] if pending else None
+        # any() is a fast C-level test; the second pass drops rows of only blanks/spaces
+        if unread or (any(values) and any(type(v) is not str or v.strip() for v in values if v)):
+            out.append((n, values))
+            if unread:
+                formulas[n] = unread
+    for n in sorted(pending):  # formula-only rows below the last value calamine read
+        out.append((n, ("",) * len(expected)))
+        formulas[n] = [(key, ref) for _, key, ref in pending[n]]
+    return _SheetData(out, {f.key: i for i, f in enumerate(expected)}, formulas)
 
 
-def open_import_zip(path: str | os.PathLike | bytes | BinaryIO, max_zip_bytes: int = DEFAULT_MAX_ZIP_BYTES,
-                    max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES) -> ImportFile:
+def open_import_zip(path: str | os.PathLike | bytes | BinaryIO,
+                    limits: ImportLimits | None = None) -> ImportFile:
     """Check an uploaded zip and read its workbook; raises ``ImportRefused`` (one Chinese message) when the
-    file is not a zip, encrypted, unsafe (absolute/.. names, links), too large packed or unpacked, has no or
-    several .xlsx workbooks, or lacks a sheet or header."""
+    file is not a zip, encrypted, unsafe (absolute/.. names, links, undecodable names), too large packed or
+    unpacked, has no or several .xlsx workbooks (or a zip inside the zip), lacks a sheet or header, holds
+    more rows or columns than the limits, or cannot be read within the reader's memory and time."""
+    return _checked(path, limits or ImportLimits(), count_only=False)
+
+
+def count_import_rows(path: str | os.PathLike | bytes | BinaryIO, limits: ImportLimits | None = None) -> int:
+    """Every check of ``open_import_zip``, answering only the number of certificate rows: the rows stay in
+    the reader's child process, so the web request that accepts an upload never holds them."""
+    return _checked(path, limits or ImportLimits(), count_only=True)
+
+
+def _checked(path, limits: ImportLimits, count_only: bool):
     try:
-        source = _load_source(path, max_zip_bytes)
-        return _open(source, max_unpacked_bytes)
+        source = _load_source(path, limits.max_zip_bytes)
+        return _open(source, limits, count_only)
     except ImportRefused:
         raise
     except Exception as e:  # never crash on a malformed upload
@@ -471,8 +621,12 @@ def _load_source(path, max_zip_bytes: int) -> bytes:
     return data
 
 
-def _open(source: bytes, max_unpacked: int) -> ImportFile:
-    if source[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and any encrypted Office file
+_UNPACKED_TOO_LARGE = "压缩包解压后的内容过大（可能是异常或恶意的压缩文件），已拒绝导入；请只放入导入模板和附件后重新压缩上传"
+
+
+def _open(source: bytes, limits: ImportLimits, count_only: bool = False):
+    if source[:8] == _OLE_MAGIC:
         raise _refuse("上传的是 Excel 文件（.xls 或加密的工作簿），不是 zip 压缩包：请把填好的 .xlsx 模板放入导出的压缩包中再上传")
     if not zipfile.is_zipfile(io.BytesIO(source)):
         if source[:4] == b"Rar!" or source[:6] == b"7z\xbc\xaf\x27\x1c":
@@ -480,9 +634,11 @@ def _open(source: bytes, max_unpacked: int) -> ImportFile:
         raise _refuse("上传的文件不是 zip 压缩包，请上传导出的导入模板压缩包（.zip，压缩包格式不能修改）")
     try:
         zf = zipfile.ZipFile(io.BytesIO(source))
+    except UnicodeDecodeError:  # flagged as UTF-8, yet not UTF-8
+        raise _refuse("压缩包中有文件名无法识别（标记为 UTF-8 编码却不是），已拒绝导入；请把文件改名后重新压缩上传") from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError):
         raise _refuse("上传的 zip 压缩包已损坏，无法打开，请重新压缩后上传") from None
-    with zf:
+    with zf, tempfile.TemporaryDirectory(prefix="portal-import-") as tmp:
         infos = zf.infolist()
         if len(infos) > MAX_ENTRIES:
             raise _refuse(f"压缩包中的文件过多（{len(infos)} 个，最多 {MAX_ENTRIES} 个），请分批导入")
@@ -501,8 +657,8 @@ def _open(source: bytes, max_unpacked: int) -> ImportFile:
             if mode and stat.S_ISLNK(mode):
                 raise _refuse(f"压缩包中的“{name}”是符号链接，已拒绝导入；请只压缩普通文件")
             total += info.file_size
-            if total > max_unpacked:
-                raise _refuse("压缩包解压后的内容过大（可能是异常或恶意的压缩文件），已拒绝导入；请只放入导入模板和附件后重新压缩上传")
+            if total > limits.max_unpacked_bytes:
+                raise _refuse(_UNPACKED_TOO_LARGE)
             names[name] = info
         files = {n: i for n, i in names.items() if not i.is_dir() and not n.startswith("__MACOSX/")
                  and not posixpath.basename(n).startswith(("~$", "._"))}
@@ -511,33 +667,154 @@ def _open(source: bytes, max_unpacked: int) -> ImportFile:
             others = [n for n in files if n.lower().endswith((".xls", ".csv", ".et", ".xlsm", ".ods", ".numbers"))]
             if others:
                 raise _refuse(f"压缩包中的“{others[0]}”不是 .xlsx 格式：请在导出的模板（.xlsx）中填写并保存为 .xlsx 后上传")
+            nested = [n for n in files if n.lower().endswith((".zip", ".rar", ".7z"))]
+            if nested:
+                raise _refuse(f"压缩包中的“{nested[0]}”是另一个压缩包（压缩包里套压缩包），其中的内容不会被读取：请先把它解压，"
+                              f"再把导入模板和“附件”文件夹直接压缩成一个 zip 上传")
             raise _refuse(f"压缩包中没有找到导入模板（.xlsx 工作簿），请把填好的“{TEMPLATE_XLSX_NAME}”放入压缩包后上传")
         if len(books) > 1:
             raise _refuse(f"压缩包中有 {len(books)} 个 Excel 工作簿（{'、'.join(books)}），一次只能导入一个，请只保留一个后上传")
         book = books[0]
-        data = _read_bounded(zf, files[book], max_unpacked)
-        attachments = {}
+        path = os.path.join(tmp, "workbook.xlsx")
+        with open(path, "wb") as out:
+            try:
+                _copy_bounded(zf, files[book], out, limits.max_unpacked_bytes)
+            except _EntryTooLarge:
+                raise _refuse(_UNPACKED_TOO_LARGE) from None
+        attachments, attachment_sizes = {}, {}
         for n in files:
             parts = n.split("/")
-            if ATTACHMENT_DIR in parts[:-1]:
-                attachments.setdefault(parts[-1], files[n].filename)  # raw name for getinfo()
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise _refuse(f"工作簿“{book}”设置了打开密码（已加密）或不是 .xlsx 格式，请取消密码、另存为 .xlsx 后重新上传")
+            if ATTACHMENT_DIR in parts[:-1] and parts[-1] not in attachments:
+                attachments[parts[-1]] = files[n].filename  # raw name for getinfo()
+                attachment_sizes[parts[-1]] = files[n].file_size
+        with open(path, "rb") as fh:
+            if fh.read(8) == _OLE_MAGIC:
+                raise _refuse(f"工作簿“{book}”设置了打开密码（已加密）或不是 .xlsx 格式，请取消密码、另存为 .xlsx 后重新上传")
+        try:
+            read = run_in_child(_read_workbook, path, book, limits, count_only,
+                                memory_bytes=limits.reader_memory_bytes, timeout=limits.reader_timeout,
+                                max_result_bytes=limits.max_read_bytes)
+        except ResultTooLarge as too_large:
+            raise _too_much_content(too_large.size, limits) from None
+        except ChildFailed as failed:
+            if failed.kind == "ImportRefused":
+                raise _refuse(failed.message) from None
+            if failed.kind != "MemoryError":  # Python code in the child may meet the limit first
+                raise _refuse(f"无法读取工作簿“{book}”（{failed.kind}），请用 Excel/WPS 打开后另存为 .xlsx 再上传") from None
+            raise _cannot_read(book, "内存") from None
+        except ChildDied as died:
+            raise _cannot_read(book, "时间" if died.reason == "timeout" else "内存") from None
+    if count_only:
+        return read
+    certs, persons = (_SheetData.from_json(sheet) for sheet in read)
+    return ImportFile(source, book, certs.rows, certs.columns, persons.rows, persons.columns, attachments,
+                      attachment_sizes=attachment_sizes, max_attachment_bytes=limits.max_attachment_bytes,
+                      formulas={CERT_SHEET: certs.formulas, PERSON_SHEET: persons.formulas})
+
+
+def _size(n: int) -> str:
+    return f"{n / 1048576:.1f} MB" if n >= 1048576 else f"{max(1, n // 1024)} KB"
+
+
+def _cannot_read(book: str, limit: str) -> ImportRefused:
+    return _refuse(f"文件无法读取：读取工作簿“{book}”超出了{limit}上限（文件中可能有大量多余的行、列或异常内容），"
+                   f"未导入任何数据；请用 Excel/WPS 打开，删除多余的行和列后另存为 .xlsx，数据较多时分成几个文件，"
+                   f"再重新上传")
+
+
+def _too_much_content(size: int, limits: ImportLimits) -> ImportRefused:
+    return _refuse(f"工作簿中的内容过多（读出 {_size(size)}，每个文件最多 {_size(limits.max_read_bytes)}）："
+                   f"请删除多余的内容（如很长的文字），或分成几个文件导入")
+
+
+def _row_bound(max_rows: int) -> int:
+    """The last sheet row a value may sit in: the header and ``max_rows`` rows, with room for blank rows
+    between them (the grid calamine allocates reaches the last value)."""
+    return max_rows + 1 + max(100, max_rows // 10)
+
+
+def _too_many_rows(sheet: str, limits: ImportLimits, count: int | None = None) -> ImportRefused:
+    what = "证照" if sheet == CERT_SHEET else "人员"
+    limit = limits.max_rows if sheet == CERT_SHEET else limits.max_person_rows
+    seen = f"（现有 {count:,} 行）" if count else ""
+    return _refuse(f"“{sheet}”表的{what}数据超过每个文件 {limit:,} 行的上限{seen}：请把数据分成几个文件分别导入，"
+                   f"每个文件不超过 {limits.max_rows:,} 行证照、{limits.max_person_rows:,} 行人员"
+                   f"（人员信息随所属证照放在同一个文件中）")
+
+
+def _beyond(sheet: str, beyond: SheetBeyond, limits: ImportLimits, width: int) -> ImportRefused:
+    if beyond.kind == "rows":
+        return _too_many_rows(sheet, limits)
+    if beyond.kind == "column":
+        return _refuse(f"工作表“{sheet}”的单元格 {beyond.ref} 有内容，超出了导入模板的范围（模板的“{sheet}”表共 {width} 列，"
+                       f"即 A–{column_letters(width)} 列）：请删除模板以外各列中的内容后重新上传")
+    limit = limits.max_rows if sheet == CERT_SHEET else limits.max_person_rows
+    return _refuse(f"工作表“{sheet}”的单元格 {beyond.ref} 有内容，远超出每个文件 {limit:,} 行的上限：请删除该单元格及多余行中的内容"
+                   f"后重新上传；数据较多时请分成几个文件导入")
+
+
+_DAMAGED = "无法读取工作簿“{book}”的内容，文件可能已损坏：请用 Excel/WPS 打开后另存为 .xlsx 再上传"
+
+
+def _read_workbook(path: str, book: str, limits: ImportLimits, count_only: bool):
+    """The reader child's work: scan both data sheets within the limits, then read them with calamine.
+
+    Returns the two ``_SheetData`` (or, ``count_only``, the number of certificate rows); ``ImportRefused``
+    for a workbook beyond the limits or unreadable."""
+    # (sheet, its columns, its row limit, the template's example rows it may still hold)
+    sheets = ((CERT_SHEET, CERT_COLUMNS, limits.max_rows, 1),
+              (PERSON_SHEET, PERSON_COLUMNS, limits.max_person_rows, len(EXAMPLE_PERSONS)))
+    scans = {}
     try:
-        from python_calamine import CalamineWorkbook
-        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        with zipfile.ZipFile(path) as zf:
+            parts = zf.infolist()
+            if len(parts) > MAX_ENTRIES or sum(p.file_size for p in parts) > limits.max_workbook_bytes:
+                raise _refuse(f"工作簿“{book}”解压后的内容过大（可能是异常或恶意的文件），已拒绝导入；"
+                              f"请用 Excel/WPS 打开，删除多余的内容后另存为 .xlsx 再上传")
+            if any(p.flag_bits & 0x1 for p in parts):
+                raise _refuse(f"工作簿“{book}”设置了密码（已加密），请取消密码、另存为 .xlsx 后重新上传")
+            members = sheet_members(zf)
+            for sheet, columns, max_rows, examples in sheets:
+                if sheet not in members:
+                    raise _missing_sheet(sheet)
+                try:
+                    with zf.open(members[sheet]) as stream:
+                        scans[sheet] = scan_sheet(stream, max_rows=max_rows + 1 + examples,
+                                                  last_row=_row_bound(max_rows + examples),
+                                                  last_column=len(columns) + 1 + SPARE_COLUMNS)
+                except SheetBeyond as beyond:
+                    raise _beyond(sheet, beyond, limits, len(columns)) from None
+    except ImportRefused:
+        raise
+    except (XlsxUnreadable, zipfile.BadZipFile, KeyError, OSError, EOFError, NotImplementedError, ValueError):
+        raise _refuse(_DAMAGED.format(book=book)) from None
+    from python_calamine import CalamineWorkbook
+    try:
+        wb = CalamineWorkbook.from_path(path)
     except Exception:
-        raise _refuse(f"无法读取工作簿“{book}”，文件可能已损坏：请用 Excel/WPS 打开后另存为 .xlsx 再上传") from None
+        raise _refuse(_DAMAGED.format(book=book)) from None
     try:
-        cert_rows, cert_cols = _sheet_rows(wb, CERT_SHEET, CERT_COLUMNS)
-        person_rows, person_cols = _sheet_rows(wb, PERSON_SHEET, PERSON_COLUMNS)
+        certs, persons = (_sheet_rows(wb, sheet, columns, scans[sheet].formulas)
+                          for sheet, columns, _, _ in sheets)
     except ImportRefused:
         raise
     except Exception:
-        raise _refuse(f"无法读取工作簿“{book}”的内容，文件可能已损坏：请用 Excel/WPS 打开后另存为 .xlsx 再上传") from None
+        raise _refuse(_DAMAGED.format(book=book)) from None
     finally:
         wb.close()
-    return ImportFile(source, book, cert_rows, cert_cols, person_rows, person_cols, attachments)
+    if len(persons.rows) > limits.max_person_rows + len(EXAMPLE_PERSONS):
+        raise _too_many_rows(PERSON_SHEET, limits, len(persons.rows))
+    examples = sum(1 for _, row in certs.rows if _is_example(row, certs.columns))
+    count = len(certs.rows) - examples
+    if count > limits.max_rows:
+        raise _too_many_rows(CERT_SHEET, limits, count)
+    sheets_read = [certs.to_json(), persons.to_json()]
+    if not count_only:
+        return sheets_read  # run_in_child bounds what it hands back (max_read_bytes)
+    size = answer_size(sheets_read)
+    if size > limits.max_read_bytes:  # the same bound: an upload accepted here reads in the worker too
+        raise _too_much_content(size, limits)
+    return count
 
 
 # ---------------------------------------------------------------------------------------------- checking
@@ -566,7 +843,8 @@ def check_import_rows(import_file: ImportFile, ctx: CheckContext) -> Iterator[tu
     passed: dict[str, ImportRow] = {}  # canonical 备案编号 → the first row with it that passes
     for row in import_file.rows():
         errors = list(row.problems)
-        errors += check_certificate(row.values, row.persons, ctx, person_rows=row.person_rows)
+        errors += row.without_superseded(check_certificate(row.values, row.persons, ctx,
+                                                           person_rows=row.person_rows))
         try:
             number = clean_record_number(row.values.get("record_number"))
         except ValueError:  # reported by check_certificate as FORMAT
@@ -596,21 +874,19 @@ def check_import_file(import_file: ImportFile, ctx: CheckContext) -> CheckReport
 
 # ---------------------------------------------------------------------------------------------- failure report
 
-def _cell_value(v: object) -> object:
-    if isinstance(v, datetime) and v.time() == datetime.min.time():
-        return v.date()
-    if isinstance(v, float) and v.is_integer():
-        return int(v) if abs(v) < 1e15 else v
-    return "" if v is None else v
+def _cell_text(v: object) -> str:
+    """An imported value as text that a re-import reads back as the same value: a text as it was typed
+    (one starting with '=' stays text, never a formula), a number or date as the rules read it."""
+    return v if type(v) is str else clean_text(v)
 
 
 def write_failure_report(path: str | os.PathLike | BinaryIO,
                          failed_rows: Iterable[tuple[ImportRow, list[RuleError]]],
                          person_failures: Sequence[PersonRowFailure] = ()) -> int:
     """Write the failed rows (with their persons) and the failed 人员信息 rows of no certificate row in the
-    template layout plus a 错误信息 column; offending cells are filled red with the message as a comment.
-    Returns the number of certificate rows written. The file can be fixed and uploaded again as it is (the
-    importer ignores the 错误信息 column)."""
+    template layout plus a 错误信息 column; offending cells are filled red with the message as a comment;
+    every imported value is written as text. Returns the number of certificate rows written. The file can be
+    fixed and uploaded again as it is (the importer ignores the 错误信息 column)."""
     cert_index = {f.key: i for i, f in enumerate(CERT_COLUMNS)}
     person_index = {f.key: i for i, f in enumerate(PERSON_COLUMNS)}
     person_out: list[tuple[list, dict[int, str]]] = []
@@ -620,7 +896,7 @@ def write_failure_report(path: str | os.PathLike | BinaryIO,
         nonlocal count
         for row, errors in failed_rows:
             count += 1
-            values = [row.seq] + [_cell_value(row.values.get(f.key)) for f in CERT_COLUMNS[1:]]
+            values = [row.seq] + [_cell_text(row.values.get(f.key)) for f in CERT_COLUMNS[1:]]
             comments: dict[int, str] = {}
             per_person: dict[int, list[RuleError]] = {}
             for e in errors:
@@ -631,7 +907,7 @@ def write_failure_report(path: str | os.PathLike | BinaryIO,
                     comments[i] = f"{comments[i]}\n{e.message}" if i in comments else e.message
             values.append("\n".join(f"{n}. {e.message}" for n, e in enumerate(errors, start=1)))
             for pi, person in enumerate(row.persons):
-                pvalues = [row.seq] + [_cell_value(person.get(f.key)) for f in PERSON_FIELDS]
+                pvalues = [row.seq] + [_cell_text(person.get(f.key)) for f in PERSON_FIELDS]
                 pcomments: dict[int, str] = {}
                 for e in per_person.get(pi, []):
                     i = person_index.get(e.key, 0)
@@ -642,7 +918,7 @@ def write_failure_report(path: str | os.PathLike | BinaryIO,
 
     def orphan_rows():
         for failure in person_failures:
-            pvalues = [failure.seq] + [_cell_value(failure.values.get(f.key)) for f in PERSON_FIELDS]
+            pvalues = [failure.seq] + [_cell_text(failure.values.get(f.key)) for f in PERSON_FIELDS]
             pcomments: dict[int, str] = {}
             for e in failure.errors:
                 i = person_index.get(e.key, 0)

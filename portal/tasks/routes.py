@@ -6,10 +6,11 @@ from portal import downloads
 from portal.access import area_required, may
 from portal.background.models import KIND_NAMES, STATE_NAMES, Task
 from portal.extensions import db
-from portal.htmx import render_view
+from portal.htmx import is_htmx, render_view
 from portal.paging import page_arg
 from portal.tasks import bp
-from portal.tasks.services import failure_report_file, list_tasks, row_errors, task_certificates, task_filters
+from portal.tasks.services import failure_report_file, list_tasks, row_errors_page, task_certificates, \
+    task_filters
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -40,11 +41,12 @@ def index():
 @bp.route("/<int:task_id>")
 @area_required("tasks")
 def detail(task_id):
-    """查看: the task's facts, live progress, per-row errors and (imports) the certificates issued."""
+    """查看: the task's facts, live progress, row errors (a page of them) and the certificates it issued."""
     task = _task_or_404(task_id)
-    certificates, pdf_counts = task_certificates(task)
-    return render_template("tasks/detail.html", errors=row_errors(task), certificates=certificates,
-                           pdf_counts=pdf_counts, **_status_context(task))
+    errors = row_errors_page(task, request.args.get("errors_page", 1, type=int))
+    certificates, pdf_counts = ([], {}) if is_htmx() else task_certificates(task)  # htmx: the errors' pager
+    return render_view("tasks/detail.html", "tasks/_row_errors.html", errors=errors,
+                       certificates=certificates, pdf_counts=pdf_counts, **_status_context(task))
 
 
 @bp.route("/<int:task_id>/status")

@@ -1,6 +1,7 @@
 """任务管理: the scoped task list, one task's details (row errors, issued certificates), its failure report."""
 import json
 import logging
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -16,6 +17,8 @@ from portal.paging import paginate
 log = logging.getLogger(__name__)
 PER_PAGE = 20
 CERTIFICATES_SHOWN = 200
+ERROR_ROWS_PER_PAGE = 50  # the detail page stays small however many rows failed: the rest is paginated …
+ERRORS_SHOWN_PER_ROW = 10  # … and a row's errors beyond these are in the failure report
 
 
 def task_filters(args):
@@ -62,6 +65,26 @@ def row_errors(task):
     except (OSError, ValueError):
         log.warning("errors of task %s unreadable", task.id)
         return []
+
+
+@dataclass
+class ErrorPage:
+    """One page of a task's row errors: each row cut to ERRORS_SHOWN_PER_ROW, ``hidden`` counting the rest."""
+    rows: list
+    page: int
+    pages: int
+    total: int  # rows with errors, all pages
+
+
+def row_errors_page(task, page=1, per_page=ERROR_ROWS_PER_PAGE):
+    """The page-th slice of row_errors(task), each row with at most ERRORS_SHOWN_PER_ROW errors."""
+    errors = row_errors(task)
+    pages = max(1, -(-len(errors) // per_page))
+    page = min(max(page, 1), pages)
+    rows = [dict(row, errors=row["errors"][:ERRORS_SHOWN_PER_ROW],
+                 hidden=max(0, len(row["errors"]) - ERRORS_SHOWN_PER_ROW))
+            for row in errors[(page - 1) * per_page:page * per_page]]
+    return ErrorPage(rows, page, pages, len(errors))
 
 
 def task_certificates(task, limit=CERTIFICATES_SHOWN):

@@ -1,5 +1,10 @@
-"""Import zips built by code: the exported template filled with rows by header name."""
+"""Import zips built by code: the exported template filled with rows by header name; posting them."""
+import io
+
+from portal import storage
+from portal.extensions import db
 from portal.standard.workbook import TEMPLATE_XLSX_NAME
+from portal.background.models import Task
 from tests.factories import issuable_certificate, issuable_persons
 from tests.standard.factories import filled_workbook, zip_bytes
 
@@ -26,3 +31,15 @@ def mixed_rows():
     return [(2, issuable_certificate(1), issuable_persons()), (3, bad_location, issuable_persons()),
             (4, issuable_certificate(3), issuable_persons()), (5, datong_site, broken_people),
             (6, issuable_certificate(5), issuable_persons())]
+
+
+def post_upload(client, data, name="导入数据.zip"):
+    """上传 on the 批量导入 page."""
+    return client.post("/entry/crane/import/", data={"file": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data")
+
+
+def nothing_stored():
+    """No import task and no stored upload: what a refused file leaves."""
+    return (db.session.scalar(db.select(db.func.count(Task.id)).where(Task.kind == "import")) == 0
+            and not (storage.root() / "imports").exists())

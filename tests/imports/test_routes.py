@@ -10,24 +10,16 @@ from portal import storage
 from portal.background.models import Task
 from portal.extensions import db
 from portal.standard.workbook import TEMPLATE_XLSX_NAME, TEMPLATE_ZIP_NAME, template_workbook_bytes
-from tests.imports.helpers import import_zip, valid_rows
+from portal.background.models import Task
+from tests.imports.helpers import import_zip, nothing_stored, post_upload, valid_rows
 from tests.standard.factories import zip_bytes
-
-
-def _upload(client, data, name="导入数据.zip"):
-    return client.post("/entry/crane/import/", data={"file": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data")
-
-
-def _nothing_stored():
-    return (db.session.scalar(db.select(db.func.count(Task.id)).where(Task.kind == "import")) == 0
-            and not (storage.root() / "imports").exists())
 
 
 def test_the_page_offers_export_and_a_file_chooser(login_as):
     page = login_as("clerk").get("/entry/crane/import/").get_data(as_text=True)
     assert 'href="/entry/crane/import/template"' in page and ">导出<" in page
     assert 'type="file"' in page and 'enctype="multipart/form-data"' in page and ">上传<" in page
+    assert "每个压缩包最多 10,000 行证照、200,000 行人员" in page and "单个附件不超过 10 MB" in page
 
 
 @pytest.mark.parametrize("username", ["supervisor", "admin", "delegate"])
@@ -47,7 +39,7 @@ def test_export_downloads_the_template_zip(login_as):
 
 def test_an_accepted_upload_becomes_a_task_and_redirects_to_it(login_as):
     client = login_as("clerk")
-    response = _upload(client, import_zip(valid_rows(count=2)))
+    response = post_upload(client, import_zip(valid_rows(count=2)))
     assert response.status_code == 303
     task = db.session.scalar(db.select(Task).where(Task.kind == "import"))
     assert response.headers["Location"].endswith(f"/tasks/{task.id}")
@@ -83,10 +75,10 @@ def _encrypted():
     (lambda: import_zip([]), "没有填写任何数据"),
 ])
 def test_a_refused_file_shows_why_and_nothing_is_stored(login_as, make, message):
-    response = _upload(login_as("clerk"), make())
+    response = post_upload(login_as("clerk"), make())
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and message in page and 'id="upload-error"' in page
-    assert _nothing_stored()
+    assert nothing_stored()
 
 
 def test_upload_without_a_file_asks_for_one(login_as):
@@ -95,13 +87,13 @@ def test_upload_without_a_file_asks_for_one(login_as):
 
 
 def test_a_clerk_without_signing_right_is_told_so(login_as):
-    response = _upload(login_as("clerk2"), import_zip(valid_rows(count=1)))
+    response = post_upload(login_as("clerk2"), import_zip(valid_rows(count=1)))
     assert response.status_code == 422 and "签章权限" in response.get_data(as_text=True)
-    assert _nothing_stored()
+    assert nothing_stored()
 
 
 def test_an_upload_over_the_size_limit_gets_413(login_as, app):
     client = login_as("clerk")
     app.config["MAX_CONTENT_LENGTH"] = 2048
-    assert _upload(client, b"x" * 5000).status_code == 413
-    assert _nothing_stored()
+    assert post_upload(client, b"x" * 5000).status_code == 413
+    assert nothing_stored()

@@ -135,19 +135,9 @@ def test_a_row_that_crashes_is_rolled_back_and_the_others_go_on(run, monkeypatch
 def test_a_crash_of_the_whole_task_marks_it_failed_with_the_reason(run, monkeypatch):
     def broken(_data):
         raise OSError("storage unreachable")
-    real = services.open_upload
-    task = start_import_then(run, monkeypatch, broken, real)
+    monkeypatch.setattr(services, "open_upload", broken)  # the upload check passes, the job's read fails
+    task = run(import_zip(valid_rows(count=1)))
     assert task.state == "failed" and "storage unreachable" in task.error and task.finished_at
-
-
-def start_import_then(run, monkeypatch, broken, real):
-    calls = []
-
-    def open_upload(data):
-        calls.append(1)
-        return real(data) if len(calls) == 1 else broken(data)  # the upload check passes, the job's read fails
-    monkeypatch.setattr(services, "open_upload", open_upload)
-    return run(import_zip(valid_rows(count=1)))
 
 
 def test_progress_is_committed_while_the_task_runs(run, user, monkeypatch):

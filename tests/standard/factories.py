@@ -105,3 +105,28 @@ def filled_workbook(rows: list[tuple[int, dict, list[dict]]], xlsx: bytes | None
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def edit_sheet_xml(xlsx: bytes, sheet: str, edit) -> bytes:
+    """The workbook with the XML of one sheet (by name) passed through ``edit`` (str → str): hostile
+    workbooks made by code."""
+    from portal.standard.xlsx_scan import sheet_members
+    source = zipfile.ZipFile(io.BytesIO(xlsx))
+    member = sheet_members(source)[sheet]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in source.infolist():
+            data = source.read(info)
+            zf.writestr(info.filename, edit(data.decode("utf-8")).encode("utf-8") if info.filename == member else data)
+    return out.getvalue()
+
+
+def with_rows(xlsx: bytes, sheet: str, rows_xml: str) -> bytes:
+    """The workbook with raw ``<row>`` XML appended to one sheet's data, e.g. a far cell:
+    ``'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'``."""
+    return edit_sheet_xml(xlsx, sheet, lambda xml: xml.replace("</sheetData>", rows_xml + "</sheetData>", 1))
+
+
+def inline_cell(ref: str, text: str) -> str:
+    """One text cell as raw sheet XML."""
+    return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'

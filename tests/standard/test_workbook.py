@@ -7,7 +7,8 @@ import openpyxl
 import pytest
 
 from portal.standard.rules import CheckContext
-from portal.standard.workbook import (CERT_HEADERS, ERROR_HEADER, PERSON_HEADERS, TEMPLATE_XLSX_NAME, ImportRefused,
+from portal.standard.workbook import (CERT_HEADERS, ERROR_HEADER, PERSON_HEADERS, TEMPLATE_XLSX_NAME, ImportLimits,
+                                      ImportRefused,
                                       check_import_file, check_import_rows, open_import_zip, template_workbook_bytes,
                                       write_failure_report, write_template_zip)
 from tests.standard.factories import AUTHORITY_USCC, TAIYUAN_JURISDICTION, TODAY, filled_workbook, valid_certificate, \
@@ -123,7 +124,7 @@ def test_headers_matched_by_name_not_position():
 
 def _refused(data, **kw) -> str:
     with pytest.raises(ImportRefused) as info:
-        open_import_zip(data, **kw)
+        open_import_zip(data, ImportLimits(**kw))
     return info.value.message
 
 

@@ -136,3 +136,26 @@ def test_a_task_without_failures_has_no_report_to_download(demo, login_as):
 
 def test_delegates_cannot_open_task_management(tasks, login_as):
     assert login_as("delegate").get("/tasks/").status_code == 403
+
+
+def test_row_errors_are_paginated_so_the_page_stays_small_for_any_file(demo, login_as):
+    import json
+
+    from portal import storage
+    from portal.imports.services import errors_path
+    task = _task("clerk", "一万行.zip", result_path="reports/big.xlsx", failed=10_000)
+    storage.write_bytes(task.result_path, b"xlsx")
+    rows = [{"row": str(n), "excel_row": n + 1, "errors": [
+        {"rule": "R6", "field": "安装位置", "message": f"第{n}行错误{k}"} for k in range(15 if n == 2 else 1)]}
+        for n in range(1, 10_001)]
+    storage.write_bytes(errors_path(task.id), json.dumps(rows, ensure_ascii=False).encode())
+    client = login_as("supervisor")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert len(page) < 100_000 and page.count("<tr><td>") == 50
+    assert "失败明细（10000 行）" in page and "第 1 / 200 页" in page and f"/tasks/{task.id}/failure-report" in page
+    assert "第2行错误9" in page and "第2行错误10" not in page and "另有 5 条错误" in page and "第51行错误0" not in page
+    fragment = client.get(f"/tasks/{task.id}?errors_page=200", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert '<section class="panel" id="row-errors">' in fragment
+    assert "<html" not in fragment and "第10000行错误0" in fragment and "第9950行错误0" not in fragment
+    assert "上一页" in fragment and "下一页" not in fragment
+    assert "第1行错误0" in client.get(f"/tasks/{task.id}?errors_page=0").get_data(as_text=True)  # clamped
