@@ -3,6 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+TEST_WORKERS ?= auto  # pytest-xdist processes; each gets its own PostgreSQL database and Redis db
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed-stamp
 
@@ -29,7 +30,7 @@ run: setup
 
 ## test: the whole suite (PostgreSQL/Redis/Chromium tests skip when absent unless REQUIRE_SERVICES=1)
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 ## bench: print the benchmark figures
 bench: setup

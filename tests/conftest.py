@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import urllib.parse
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +20,44 @@ from portal.extensions import db
 portal.auth.models.PASSWORD_METHOD = "scrypt:1024:8:1"  # same KDF, cheaper cost: tests hash a lot
 pytest_plugins = ["tests.platform_fixtures", "tests.parallel"]
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+
+
+def _per_worker_services():
+    """Under pytest-xdist every worker gets its own PostgreSQL database and Redis db index (tests truncate
+    tables and empty queues); the database is created on first use. Returns the test database URL."""
+    url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, …
+    if not worker:
+        return url
+    index = int(worker.removeprefix("gw"))
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:
+        parts = urllib.parse.urlsplit(redis_url)
+        base = int(parts.path.strip("/") or 0)
+        os.environ["REDIS_URL"] = parts._replace(path=f"/{base + 1 + index}").geturl()
+    if not url or not url.startswith("postgresql"):
+        return url
+    base_url = sa.engine.make_url(url)
+    worker_url = base_url.set(database=f"{base_url.database}_{worker}")
+    engine = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            exists = connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                       {"name": worker_url.database})
+            if not exists:
+                connection.execute(sa.text(f'CREATE DATABASE "{worker_url.database}"'))
+    except sa.exc.OperationalError:  # no server: the tests that need it skip (or fail under REQUIRE_SERVICES)
+        return url
+    finally:
+        engine.dispose()
+    worker_url = worker_url.render_as_string(hide_password=False)
+    for key in ("TEST_DATABASE_URL", "DATABASE_URL"):
+        if os.environ.get(key):
+            os.environ[key] = worker_url
+    return worker_url
+
+
+TEST_DATABASE_URL = _per_worker_services()
 
 
 def need_service(name, available, why=""):
