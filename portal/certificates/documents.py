@@ -1,5 +1,12 @@
-"""The sealed PDF of a stored certificate: build the printable document, render, sign, store; now, or in
-'pdf' tasks of a few certificates each that any number of workers share."""
+"""The sealed documents of a stored certificate: build the printable document, render, sign, store; now, or
+in 'pdf' tasks of a few certificates each that any number of workers share.
+
+Two copies of the same face (:func:`~.layout.layout_certificate`): the PDF under the authority's PAdES
+signature, and beside it the OFD (GB/T 33190) under its SM2 electronic seal (GB/T 38540). The OFD is made
+by :func:`seal_ofd_copy` right after the PDF is stored, and its failure never costs the PDF: the
+certificate stays 已签章 and ``ofd_state`` / ``ofd_error`` say why its OFD is missing, until
+:func:`seal_missing_ofds` (after the seal key is made) seals it.
+"""
 import datetime as dt
 import logging
 
@@ -7,9 +14,10 @@ from flask import current_app
 
 from portal import storage
 from portal.background.lifecycle import enqueue_task, start_task, task_run
-from portal.certificates import keys
+from portal.certificates import keys, seal_keys
 from portal.certificates.models import Certificate, CertificateEvent
-from portal.certificates.pdf import CertificateDocument, FaceTooLong, render_certificate_pdf
+from portal.certificates.ofd_seal import sealed_ofd_from_page
+from portal.certificates.pdf import CertificateDocument, FaceTooLong, layout_certificate, render_certificate_pdf
 from portal.certificates.signing import sign_certificate_pdf
 from portal.extensions import db
 from portal.standard import codes
@@ -17,6 +25,10 @@ from portal.standard.fields import FIELDS
 
 log = logging.getLogger(__name__)
 SEAL_CHUNK = 25  # certificates per PDF task: few tasks, yet enough of them for every worker to take some
+OFD_CHUNK = 100  # certificates per task sealing missing OFDs (no PDF: each takes some 25 ms)
+# OFD.xml CustomData names: covered by the seal (OFD.xml is one of the signed files)
+CUSTOM_NUMBER = "证书编号"
+CUSTOM_LICENSE_ID = "电子证照标识"
 
 # Printed in the face table; holder and authority have their own places on the certificate.
 _FACE_KEYS = ("model", "record_number", "manufacturer", "serial_number", "manufacture_date", "owner_name",
@@ -73,7 +85,8 @@ def build_document(cert):
         number=cert.number, holder_name=cert.holder_name, holder_uscc=cert.holder_uscc,
         crane_type_name=f"{crane.name}（{crane.letter}）", face=face_rows(cert), business=business_rows(cert),
         persons=face_person_rows(cert), authority_name=cert.authority_name, authority_uscc=cert.authority_uscc,
-        issue_date=cert.issue_date, valid_until=cert.valid_until, verify_url=verify_url(cert))
+        issue_date=cert.issue_date, valid_until=cert.valid_until, verify_url=verify_url(cert),
+        license_id=cert.license_id)
 
 
 def pdf_relative_path(cert):
@@ -104,6 +117,7 @@ def seal_certificate(certificate_id):
     except Exception as exc:  # recorded for the clerk and the log; the job itself must not die
         log.exception("sealing certificate %s failed", cert.number)
         cert.pdf_state, cert.pdf_error = "failed", f"电子证照生成失败：{type(exc).__name__}"
+    seal_ofd_copy(cert)
     db.session.commit()
     return cert
 
@@ -136,9 +150,13 @@ def read_signed_pdf(cert):
 
 def queue_seals(certificate_ids, chunk=SEAL_CHUNK):
     """Seal these certificates in the background: one 'pdf' task per `chunk` of them, committed and enqueued."""
-    ids = list(certificate_ids)
-    tasks = [start_task("pdf", title="生成电子证照", total=len(ids[i:i + chunk]),
-                        params={"certificate_ids": ids[i:i + chunk]}) for i in range(0, len(ids), chunk)]
+    _queue_tasks("pdf", "生成电子证照", list(certificate_ids), chunk)
+
+
+def _queue_tasks(kind, title, ids, chunk):
+    """One task of `kind` per `chunk` of the certificate ids, committed and enqueued."""
+    tasks = [start_task(kind, title=title, total=len(ids[i:i + chunk]), params={"certificate_ids": ids[i:i + chunk]})
+             for i in range(0, len(ids), chunk)]
     db.session.commit()
     for task in tasks:
         enqueue_task(task)
@@ -152,3 +170,74 @@ def run_seal_task(task_id):
         for certificate_id in report.task.params["certificate_ids"]:
             cert = seal_certificate(certificate_id)
             report.count(cert is not None and cert.pdf_state == "signed")
+
+
+def ofd_relative_path(cert):
+    return f"ofd/{cert.year}/{cert.ecert_id}.ofd"
+
+
+def certificate_ofd(cert, signed_at=None):
+    """The OFD of *cert*: the PDF's face under its authority's SM2 electronic seal, number and 电子证照标识
+    in its (sealed) OFD.xml. Raises seal_keys.CredentialsMissing when the authority has no seal yet."""
+    signer = seal_keys.seal_signer_for(cert.authority_uscc)
+    return sealed_ofd_from_page(layout_certificate(build_document(cert)), signer,
+                                created=signed_at or dt.datetime.now(dt.timezone.utc), author=cert.authority_name,
+                                custom_data={CUSTOM_NUMBER: cert.number, CUSTOM_LICENSE_ID: cert.license_id})
+
+
+def seal_ofd_copy(cert):
+    """Seal and store the OFD beside the certificate's signed PDF (the caller commits); nothing to do while
+    the PDF is not signed or the OFD is. Never raises: a failure is kept in ofd_state / ofd_error."""
+    if cert.pdf_state != "signed" or cert.ofd_state == "signed":
+        return
+    try:
+        cert.ofd_path = storage.write_bytes(ofd_relative_path(cert), certificate_ofd(cert))
+        cert.ofd_state, cert.ofd_error = "signed", None
+    except seal_keys.CredentialsMissing:
+        cert.ofd_state = "failed"
+        cert.ofd_error = (f"发证机关 {cert.authority_name} 尚未配置 SM2 电子印章，OFD 版电子证照未生成"
+                          f"（PDF 版不受影响）；系统管理员生成密钥后将自动补签")
+    except Exception as exc:  # the PDF is signed and stays so; the reason is kept for the clerk and the log
+        log.exception("sealing the OFD of certificate %s failed", cert.number)
+        cert.ofd_state, cert.ofd_error = "failed", f"OFD 版电子证照生成失败：{type(exc).__name__}"
+
+
+def read_sealed_ofd(cert):
+    """The OFD bytes every download hands out (证照维护, 委托授权, the public verification page), or None
+    while there is none. The one place to plug in another rendition (a cancelled certificate's)."""
+    if cert.ofd_state != "signed" or not cert.ofd_path:
+        return None
+    return storage.read_bytes(cert.ofd_path)
+
+
+def missing_ofd_ids(authority_uscc=None):
+    """Certificates whose PDF is signed but whose OFD is not (of one authority, or of all)."""
+    query = db.select(Certificate.id).where(Certificate.pdf_state == "signed", Certificate.ofd_state != "signed")
+    if authority_uscc:
+        query = query.where(Certificate.authority_uscc == authority_uscc)
+    return list(db.session.scalars(query.order_by(Certificate.id)))
+
+
+def seal_missing_ofds(certificate_ids, count=lambda ok: None):
+    """Seal the OFD of each certificate that lacks one, committing each; count(ok) after each."""
+    for certificate_id in certificate_ids:
+        cert = db.session.get(Certificate, certificate_id)
+        if cert is not None:
+            seal_ofd_copy(cert)
+            db.session.commit()
+        count(cert is not None and cert.ofd_state == "signed")
+
+
+def queue_missing_ofds(authority_uscc):
+    """After an authority's seal key is made: seal its certificates' missing OFDs in 'ofd' tasks; how many."""
+    ids = missing_ofd_ids(authority_uscc)
+    _queue_tasks("ofd", "补签 OFD 电子证照", ids, OFD_CHUNK)
+    return len(ids)
+
+
+def run_ofd_task(task_id):
+    """An 'ofd' task: seal the missing OFD of each of its certificates, counting the sealed."""
+    with task_run(task_id) as report:
+        if report is not None:
+            seal_missing_ofds(report.task.params["certificate_ids"], report.count)
+
