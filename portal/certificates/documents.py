@@ -129,15 +129,26 @@ def warm_up_sealing(authorities):
     encoder, pyHanko and every authority's parsed key and seal already loaded: forked cold, the first
     certificate of a job took 300–500 ms longer than the others.
     """
-    sample = render_certificate_pdf(CertificateDocument(
+    sample_doc = CertificateDocument(
         number="140105T（2026）0000000", holder_name="山西建工集团有限公司", holder_uscc="91140000110012345K",
         crane_type_name="塔式起重机（T）", face=[("规格型号", "QTZ80")], business=[], persons=[],
         authority_name="", authority_uscc="", issue_date=dt.date(2026, 1, 1), valid_until=None,
-        verify_url="https://example.invalid/public/verify/0"))
+        verify_url="https://example.invalid/public/verify/0")
+    sample = render_certificate_pdf(sample_doc)
     for uscc, name in authorities:
         try:
             sign_certificate_pdf(sample, keys.signer_for(uscc), name)
         except keys.CredentialsMissing:
+            continue
+    _warm_up_ofd_seals(layout_certificate(sample_doc), authorities)
+
+
+def _warm_up_ofd_seals(sample_page, authorities):
+    """The OFD copy's first certificate in a process took a second more (font tables, SM2 key, seal)."""
+    for uscc, _ in authorities:
+        try:
+            sealed_ofd_from_page(sample_page, seal_keys.seal_signer_for(uscc))
+        except seal_keys.CredentialsMissing:
             continue
 
 
