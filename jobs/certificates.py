@@ -1,7 +1,8 @@
 """RQ jobs: rendering and sealing certificate PDFs (any number of workers in parallel)."""
 from jobs._runtime import app_context
-from portal.certificates.documents import run_ofd_task, run_seal_task
+from portal.certificates.documents import run_seal_task
 from portal.certificates.drafts import purge_stale_drafts as purge_drafts
+from portal.certificates.ofd_documents import run_ofd_task
 
 
 def seal_certificates(task_id):

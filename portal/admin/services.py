@@ -5,7 +5,7 @@ from portal import audit
 from portal.auth.models import ROLES, User
 from portal.certificates import keys, seal_keys
 from portal.certificates.authorities import Authority
-from portal.certificates.documents import queue_missing_ofds
+from portal.certificates.ofd_documents import queue_missing_ofds
 from portal.extensions import db
 from portal.forms import FieldError
 from portal.standard import codes

@@ -7,11 +7,10 @@ from flask.cli import with_appcontext
 
 from portal.certificates import keys, seal_keys
 from portal.certificates.authorities import Authority
-from portal.certificates.documents import missing_ofd_ids, read_sealed_ofd, read_signed_pdf, seal_certificate, \
-    seal_missing_ofds, seal_ofd_copy
+from portal.certificates.documents import read_sealed_ofd, read_signed_pdf, seal_certificate, seal_ofd_copy
 from portal.certificates.drafts import purge_stale_drafts
 from portal.certificates.models import Certificate
-from portal.certificates.ofd_documents import looks_like_ofd, verify_ofd_bytes
+from portal.certificates.ofd_documents import looks_like_ofd, missing_ofd_ids, seal_missing_ofds, verify_ofd_bytes
 from portal.certificates.verification import verify_pdf_bytes
 from portal.extensions import db
 

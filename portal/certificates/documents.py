@@ -5,7 +5,7 @@ Two copies of the same face (:func:`~.layout.layout_certificate`): the PDF under
 signature, and beside it the OFD (GB/T 33190) under its SM2 electronic seal (GB/T 38540). The OFD is made
 by :func:`seal_ofd_copy` right after the PDF is stored, and its failure never costs the PDF: the
 certificate stays 已签章 and ``ofd_state`` / ``ofd_error`` say why its OFD is missing, until
-:func:`seal_missing_ofds` (after the seal key is made) seals it.
+:func:`~.ofd_documents.seal_missing_ofds` (after the seal key is made) seals it.
 """
 import datetime as dt
 import logging
@@ -16,8 +16,9 @@ from portal import storage
 from portal.background.lifecycle import enqueue_task, start_task, task_run
 from portal.certificates import keys, seal_keys
 from portal.certificates.models import Certificate, CertificateEvent
+from portal.certificates.layout import layout_certificate
 from portal.certificates.ofd_seal import sealed_ofd_from_page
-from portal.certificates.pdf import CertificateDocument, FaceTooLong, layout_certificate, render_certificate_pdf
+from portal.certificates.pdf import CertificateDocument, FaceTooLong, render_certificate_pdf
 from portal.certificates.signing import sign_certificate_pdf
 from portal.extensions import db
 from portal.standard import codes
@@ -25,7 +26,6 @@ from portal.standard.fields import FIELDS
 
 log = logging.getLogger(__name__)
 SEAL_CHUNK = 25  # certificates per PDF task: few tasks, yet enough of them for every worker to take some
-OFD_CHUNK = 100  # certificates per task sealing missing OFDs (no PDF: each takes some 25 ms)
 # OFD.xml CustomData names: covered by the seal (OFD.xml is one of the signed files)
 CUSTOM_NUMBER = "证书编号"
 CUSTOM_LICENSE_ID = "电子证照标识"
@@ -161,13 +161,9 @@ def read_signed_pdf(cert):
 
 def queue_seals(certificate_ids, chunk=SEAL_CHUNK):
     """Seal these certificates in the background: one 'pdf' task per `chunk` of them, committed and enqueued."""
-    _queue_tasks("pdf", "生成电子证照", list(certificate_ids), chunk)
-
-
-def _queue_tasks(kind, title, ids, chunk):
-    """One task of `kind` per `chunk` of the certificate ids, committed and enqueued."""
-    tasks = [start_task(kind, title=title, total=len(ids[i:i + chunk]), params={"certificate_ids": ids[i:i + chunk]})
-             for i in range(0, len(ids), chunk)]
+    ids = list(certificate_ids)
+    tasks = [start_task("pdf", title="生成电子证照", total=len(ids[i:i + chunk]),
+                        params={"certificate_ids": ids[i:i + chunk]}) for i in range(0, len(ids), chunk)]
     db.session.commit()
     for task in tasks:
         enqueue_task(task)
@@ -184,6 +180,8 @@ def run_seal_task(task_id):
 
 
 def ofd_relative_path(cert):
+    """Where a certificate's OFD is first stored; the path is then kept in ofd_path (as pdf_path for the
+    PDF), so that a later layout of the store leaves the files already written where they are."""
     return f"ofd/{cert.year}/{cert.ecert_id}.ofd"
 
 
@@ -219,36 +217,3 @@ def read_sealed_ofd(cert):
     if cert.ofd_state != "signed" or not cert.ofd_path:
         return None
     return storage.read_bytes(cert.ofd_path)
-
-
-def missing_ofd_ids(authority_uscc=None):
-    """Certificates whose PDF is signed but whose OFD is not (of one authority, or of all)."""
-    query = db.select(Certificate.id).where(Certificate.pdf_state == "signed", Certificate.ofd_state != "signed")
-    if authority_uscc:
-        query = query.where(Certificate.authority_uscc == authority_uscc)
-    return list(db.session.scalars(query.order_by(Certificate.id)))
-
-
-def seal_missing_ofds(certificate_ids, count=lambda ok: None):
-    """Seal the OFD of each certificate that lacks one, committing each; count(ok) after each."""
-    for certificate_id in certificate_ids:
-        cert = db.session.get(Certificate, certificate_id)
-        if cert is not None:
-            seal_ofd_copy(cert)
-            db.session.commit()
-        count(cert is not None and cert.ofd_state == "signed")
-
-
-def queue_missing_ofds(authority_uscc):
-    """After an authority's seal key is made: seal its certificates' missing OFDs in 'ofd' tasks; how many."""
-    ids = missing_ofd_ids(authority_uscc)
-    _queue_tasks("ofd", "补签 OFD 电子证照", ids, OFD_CHUNK)
-    return len(ids)
-
-
-def run_ofd_task(task_id):
-    """An 'ofd' task: seal the missing OFD of each of its certificates, counting the sealed."""
-    with task_run(task_id) as report:
-        if report is not None:
-            seal_missing_ofds(report.task.params["certificate_ids"], report.count)
-

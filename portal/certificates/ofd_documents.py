@@ -1,15 +1,18 @@
-"""Verifying an OFD against the register: the Flask/database side of :mod:`.ofd_verify`.
+"""The register's side of the OFD copies: verifying an OFD, and sealing the OFDs certificates lack.
 
 * :func:`verify_ofd_bytes` — seal, integrity and the certificate's current status, like
   :func:`portal.certificates.verification.verify_pdf_bytes` for PDFs;
-* :func:`looks_like_ofd` — which of the two a file is.
+* :func:`looks_like_ofd` — which of the two a file is;
+* :func:`queue_missing_ofds` / :func:`seal_missing_ofds` — after an authority's SM2 seal key is made (or the
+  upgrade that brought OFDs), the certificates with a signed PDF and no OFD get theirs.
 
-The OFD of a certificate is made in :mod:`.documents` (:func:`~.documents.certificate_ofd`), beside its PDF.
+The OFD of a certificate is made in the sealing step, :func:`.documents.seal_ofd_copy`, beside its PDF.
 """
 from dataclasses import dataclass
 
+from portal.background.lifecycle import enqueue_task, start_task, task_run
 from portal.certificates import seal_keys
-from portal.certificates.documents import CUSTOM_LICENSE_ID, CUSTOM_NUMBER
+from portal.certificates.documents import CUSTOM_LICENSE_ID, CUSTOM_NUMBER, seal_ofd_copy
 from portal.certificates.models import Certificate
 from portal.certificates.ofd_verify import OfdCheck, verify_ofd
 from portal.certificates.verification import PdfVerification
@@ -53,3 +56,43 @@ def verify_ofd_bytes(data):
         problems.append(f"文件中的电子证照标识与该证书登记的标识 {cert.license_id} 不一致")
     return OfdVerification(signature_valid=check.valid, unmodified=check.intact, certificate=cert,
                            problems=problems, check=check)
+
+
+OFD_CHUNK = 100  # certificates per 'ofd' task (no PDF to render: some 25 ms each)
+
+
+def missing_ofd_ids(authority_uscc=None):
+    """Certificates whose PDF is signed but whose OFD is not (of one authority, or of all)."""
+    query = db.select(Certificate.id).where(Certificate.pdf_state == "signed", Certificate.ofd_state != "signed")
+    if authority_uscc:
+        query = query.where(Certificate.authority_uscc == authority_uscc)
+    return list(db.session.scalars(query.order_by(Certificate.id)))
+
+
+def seal_missing_ofds(certificate_ids, count=lambda ok: None):
+    """Seal the OFD of each certificate that lacks one, committing each; count(ok) after each."""
+    for certificate_id in certificate_ids:
+        cert = db.session.get(Certificate, certificate_id)
+        if cert is not None:
+            seal_ofd_copy(cert)
+            db.session.commit()
+        count(cert is not None and cert.ofd_state == "signed")
+
+
+def queue_missing_ofds(authority_uscc):
+    """Seal the authority's certificates' missing OFDs in the background ('ofd' tasks); returns how many."""
+    ids = missing_ofd_ids(authority_uscc)
+    chunks = [ids[i:i + OFD_CHUNK] for i in range(0, len(ids), OFD_CHUNK)]
+    tasks = [start_task("ofd", title="补签 OFD 电子证照", total=len(chunk), params={"certificate_ids": chunk})
+             for chunk in chunks]
+    db.session.commit()
+    for task in tasks:
+        enqueue_task(task)
+    return len(ids)
+
+
+def run_ofd_task(task_id):
+    """An 'ofd' task: seal the missing OFD of each of its certificates, counting the sealed."""
+    with task_run(task_id) as report:
+        if report is not None:
+            seal_missing_ofds(report.task.params["certificate_ids"], report.count)
