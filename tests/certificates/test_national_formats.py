@@ -57,6 +57,14 @@ def test_the_identifier_has_a_valid_check_character_and_names_the_certificate(is
     assert parsed.serial == issued.number.replace("（", "").replace("）", "") and parsed.version == 1
 
 
+def test_the_identifier_is_printed_on_the_pdf_face(issued, tmp_path):
+    import subprocess
+    from portal.certificates.documents import read_signed_pdf
+    (tmp_path / "face.pdf").write_bytes(read_signed_pdf(issued))
+    text = subprocess.run(["pdftotext", str(tmp_path / "face.pdf"), "-"], capture_output=True, text=True).stdout
+    assert f"电子证照标识：{issued.license_id}" in text.replace("\n", "")
+
+
 def test_the_sealed_ofd_opens_in_an_independent_reader_with_the_face_values(issued, tmp_path, monkeypatch):
     from easyofd.ofd import OFD
     data = read_sealed_ofd(issued)
