@@ -56,3 +56,15 @@ def uscc_is_valid(code):
         return False
     total = sum(alphabet.index(c) * w for c, w in zip(code[:17], weights))
     return alphabet[(31 - total % 31) % 31] == code[17]
+
+
+def license_id_is_valid(license_id):
+    """GB/T 36904 电子证照标识 check character: ISO/IEC 7064 MOD 37,36 over its characters without the dots."""
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    text = license_id.replace(".", "")
+    if len(text) < 2 or any(c not in alphabet for c in text):
+        return False
+    running = 36
+    for c in text[:-1]:
+        running = ((running + alphabet.index(c)) % 36 or 36) * 2 % 37
+    return alphabet[(37 - running) % 36] == text[-1]

@@ -9,7 +9,7 @@ import datetime
 import re
 
 from platform_sim import schema, store
-from platform_sim.normalize import normalise_code, uscc_is_valid
+from platform_sim.normalize import license_id_is_valid, normalise_code, uscc_is_valid
 
 CERT_NUM = re.compile(r"^(\d{6})([TSW])（(\d{4})）(\d{7})$")
 CHECKED_PERSON_TYPES = {"01": ("1108", "1109")}
@@ -56,6 +56,11 @@ def judge_record(conn, record, switches):
         reasons.append("发证机关代码（issuAuthCode）不是有效的统一社会信用代码")
     if not uscc_is_valid(normalise_code(record["certHolderCode"])):
         reasons.append("持证主体代码（certHolderCode）不是有效的统一社会信用代码")
+    license_parts = record["zzeCertID"].split(".")
+    if not license_id_is_valid(record["zzeCertID"]):
+        reasons.append("电子证照标识（zzeCertID）的校验位不正确")
+    elif license_parts[6] != record["issuAuthCode"]:
+        reasons.append("电子证照标识（zzeCertID）中的发证机构代码与发证机关代码（issuAuthCode）不一致")
     match = CERT_NUM.match(record["certNum"])
     face = record["faceData"]
     if not match:

@@ -1,12 +1,14 @@
-"""Sending files with personal data (signed PDFs, attachments, failure reports): never cached by the
-browser or a proxy, never sniffed as another type."""
+"""Sending files with personal data (signed PDFs, sealed OFDs, attachments, failure reports): never cached by
+the browser or a proxy, never sniffed as another type."""
 from io import BytesIO
 from pathlib import Path
 
 from flask import abort, send_file
 
 from portal import storage
-from portal.certificates.documents import read_signed_pdf
+from portal.certificates.documents import read_sealed_ofd, read_signed_pdf
+
+OFD_MIMETYPE = "application/ofd"
 
 
 def private_file(data, mimetype, download_name, as_attachment=True):
@@ -25,6 +27,14 @@ def signed_pdf(cert):
     if data is None:
         return None
     return private_file(data, "application/pdf", f"{cert.number}.pdf", as_attachment=False)
+
+
+def sealed_ofd(cert):
+    """The OFD under the SM2 electronic seal as a download (no browser shows OFD), or None while there is none."""
+    data = read_sealed_ofd(cert)
+    if data is None:
+        return None
+    return private_file(data, OFD_MIMETYPE, f"{cert.number}.ofd")
 
 
 def attachment(cert, attachment_id):

@@ -10,7 +10,7 @@ from portal.admin.services import create_signing_key, create_user, reset_passwor
 from portal.audit import AuditEntry
 from portal.auth.forms import EmptyForm
 from portal.auth.models import User
-from portal.certificates import keys
+from portal.certificates import keys, seal_keys
 from portal.certificates.authorities import Authority
 from portal.extensions import db
 from portal.forms import FieldError, show_field_error
@@ -124,7 +124,8 @@ def authorities():
     """Issuing authorities."""
     items = db.session.scalars(db.select(Authority).order_by(Authority.id)).all()
     return render_template("admin/authorities.html", authorities=items, action_form=EmptyForm(),
-                           has_key={a.id: keys.has_key(a.uscc) for a in items})
+                           has_key={a.id: keys.has_key(a.uscc) for a in items},
+                           has_seal_key={a.id: seal_keys.has_seal_key(a.uscc) for a in items})
 
 
 @bp.route("/authorities/new", methods=["GET", "POST"], defaults={"authority_id": None})
@@ -170,9 +171,10 @@ def authority_key(authority_id):
     authority = db.get_or_404(Authority, authority_id)
     if EmptyForm().validate_on_submit():
         try:
-            create_signing_key(current_user, authority, replace=request.form.get("replace") == "1")
+            backfill = create_signing_key(current_user, authority, replace=request.form.get("replace") == "1")
         except FieldError as exc:
             flash(str(exc), "danger")
         else:
-            flash(f"已为 {authority.name} 生成电子签章密钥和证书", "success")
+            flash(f"已为 {authority.name} 生成电子签章密钥和证书" +
+                  (f"；{backfill} 份证书的 OFD 电子证照正在后台补签" if backfill else ""), "success")
     return redirect(url_for("admin.authorities"), 303)

@@ -3,8 +3,9 @@ import re
 
 from portal import audit
 from portal.auth.models import ROLES, User
-from portal.certificates import keys
+from portal.certificates import keys, seal_keys
 from portal.certificates.authorities import Authority
+from portal.certificates.ofd_documents import queue_missing_ofds
 from portal.extensions import db
 from portal.forms import FieldError
 from portal.standard import codes
@@ -125,13 +126,16 @@ def save_authority(actor, authority, name, uscc, division_code, jurisdiction_tex
 
 
 def create_signing_key(actor, authority, replace=False):
-    """A key pair and certificate for the authority under the development root CA (audited).
+    """The authority's keys under the development root CAs (audited): the ECDSA key and certificate of the
+    PDF and the SM2 key, certificate and electronic seal of the OFD, whichever it lacks (both on replace).
+    Then its certificates' missing OFDs are sealed in the background; returns how many.
 
-    Replacing keeps earlier PDFs valid: they carry the old certificate, still issued by the root.
+    Replacing keeps earlier PDFs and OFDs valid: they carry the old certificates, still issued by the roots.
     """
-    if keys.has_key(authority.uscc) and not replace:
+    if keys.has_key(authority.uscc) and seal_keys.has_seal_key(authority.uscc) and not replace:
         raise FieldError(f"{authority.name} 已有电子签章密钥；如需更换，请选择“更换密钥”")
     keys.init_key(authority.uscc, authority.name, overwrite=replace)
     audit.record("authority.key_replace" if replace else "authority.key_create", actor=actor, target=authority.uscc,
                  detail=authority.name)
     db.session.commit()
+    return queue_missing_ofds(authority.uscc)

@@ -28,6 +28,9 @@ KINDS = {
     # One per chunk of an import's certificates: plumbing, shown through the import's own page.
     "pdf": TaskKind("生成电子证照", "jobs.certificates.seal_certificates", "pdf",
                     "电子证照生成任务意外中止（{error}）", listed=False),
+    # Sealing the OFDs an authority's certificates lack, once its SM2 seal key exists (run on the same queue).
+    "ofd": TaskKind("补签 OFD 电子证照", "jobs.certificates.seal_missing_ofds", "pdf",
+                    "OFD 电子证照补签任务意外中止（{error}）；未补签的证照可再次补签", listed=False),
 }
 KIND_NAMES = {key: kind.name for key, kind in KINDS.items() if kind.listed}
 STATE_NAMES = {"queued": "排队中", "running": "执行中", "done": "已完成", "failed": "失败"}

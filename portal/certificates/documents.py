@@ -1,5 +1,12 @@
-"""The sealed PDF of a stored certificate: build the printable document, render, sign, store; now, or in
-'pdf' tasks of a few certificates each that any number of workers share."""
+"""The sealed documents of a stored certificate: build the printable document, render, sign, store; now, or
+in 'pdf' tasks of a few certificates each that any number of workers share.
+
+Two copies of the same face (:func:`~.layout.layout_certificate`): the PDF under the authority's PAdES
+signature, and beside it the OFD (GB/T 33190) under its SM2 electronic seal (GB/T 38540). The OFD is made
+by :func:`seal_ofd_copy` right after the PDF is stored, and its failure never costs the PDF: the
+certificate stays 已签章 and ``ofd_state`` / ``ofd_error`` say why its OFD is missing, until
+:func:`~.ofd_documents.seal_missing_ofds` (after the seal key is made) seals it.
+"""
 import datetime as dt
 import logging
 
@@ -7,8 +14,10 @@ from flask import current_app
 
 from portal import storage
 from portal.background.lifecycle import enqueue_task, start_task, task_run
-from portal.certificates import keys
+from portal.certificates import keys, seal_keys
 from portal.certificates.models import Certificate, CertificateEvent
+from portal.certificates.layout import layout_certificate
+from portal.certificates.ofd_seal import sealed_ofd_from_page
 from portal.certificates.pdf import CertificateDocument, FaceTooLong, render_certificate_pdf
 from portal.certificates.signing import sign_certificate_pdf
 from portal.extensions import db
@@ -17,6 +26,9 @@ from portal.standard.fields import FIELDS
 
 log = logging.getLogger(__name__)
 SEAL_CHUNK = 25  # certificates per PDF task: few tasks, yet enough of them for every worker to take some
+# OFD.xml CustomData names: covered by the seal (OFD.xml is one of the signed files)
+CUSTOM_NUMBER = "证书编号"
+CUSTOM_LICENSE_ID = "电子证照标识"
 
 # Printed in the face table; holder and authority have their own places on the certificate.
 _FACE_KEYS = ("model", "record_number", "manufacturer", "serial_number", "manufacture_date", "owner_name",
@@ -73,7 +85,8 @@ def build_document(cert):
         number=cert.number, holder_name=cert.holder_name, holder_uscc=cert.holder_uscc,
         crane_type_name=f"{crane.name}（{crane.letter}）", face=face_rows(cert), business=business_rows(cert),
         persons=face_person_rows(cert), authority_name=cert.authority_name, authority_uscc=cert.authority_uscc,
-        issue_date=cert.issue_date, valid_until=cert.valid_until, verify_url=verify_url(cert))
+        issue_date=cert.issue_date, valid_until=cert.valid_until, verify_url=verify_url(cert),
+        license_id=cert.license_id)
 
 
 def pdf_relative_path(cert):
@@ -104,6 +117,7 @@ def seal_certificate(certificate_id):
     except Exception as exc:  # recorded for the clerk and the log; the job itself must not die
         log.exception("sealing certificate %s failed", cert.number)
         cert.pdf_state, cert.pdf_error = "failed", f"电子证照生成失败：{type(exc).__name__}"
+    seal_ofd_copy(cert)
     db.session.commit()
     return cert
 
@@ -115,15 +129,26 @@ def warm_up_sealing(authorities):
     encoder, pyHanko and every authority's parsed key and seal already loaded: forked cold, the first
     certificate of a job took 300–500 ms longer than the others.
     """
-    sample = render_certificate_pdf(CertificateDocument(
+    sample_doc = CertificateDocument(
         number="140105T（2026）0000000", holder_name="山西建工集团有限公司", holder_uscc="91140000110012345K",
         crane_type_name="塔式起重机（T）", face=[("规格型号", "QTZ80")], business=[], persons=[],
         authority_name="", authority_uscc="", issue_date=dt.date(2026, 1, 1), valid_until=None,
-        verify_url="https://example.invalid/public/verify/0"))
+        verify_url="https://example.invalid/public/verify/0")
+    sample = render_certificate_pdf(sample_doc)
     for uscc, name in authorities:
         try:
             sign_certificate_pdf(sample, keys.signer_for(uscc), name)
         except keys.CredentialsMissing:
+            continue
+    _warm_up_ofd_seals(layout_certificate(sample_doc), authorities)
+
+
+def _warm_up_ofd_seals(sample_page, authorities):
+    """The OFD copy's first certificate in a process took a second more (font tables, SM2 key, seal)."""
+    for uscc, _ in authorities:
+        try:
+            sealed_ofd_from_page(sample_page, seal_keys.seal_signer_for(uscc))
+        except seal_keys.CredentialsMissing:
             continue
 
 
@@ -152,3 +177,43 @@ def run_seal_task(task_id):
         for certificate_id in report.task.params["certificate_ids"]:
             cert = seal_certificate(certificate_id)
             report.count(cert is not None and cert.pdf_state == "signed")
+
+
+def ofd_relative_path(cert):
+    """Where a certificate's OFD is first stored; the path is then kept in ofd_path (as pdf_path for the
+    PDF), so that a later layout of the store leaves the files already written where they are."""
+    return f"ofd/{cert.year}/{cert.ecert_id}.ofd"
+
+
+def certificate_ofd(cert, signed_at=None):
+    """The OFD of *cert*: the PDF's face under its authority's SM2 electronic seal, number and 电子证照标识
+    in its (sealed) OFD.xml. Raises seal_keys.CredentialsMissing when the authority has no seal yet."""
+    signer = seal_keys.seal_signer_for(cert.authority_uscc)
+    return sealed_ofd_from_page(layout_certificate(build_document(cert)), signer,
+                                created=signed_at or dt.datetime.now(dt.timezone.utc), author=cert.authority_name,
+                                custom_data={CUSTOM_NUMBER: cert.number, CUSTOM_LICENSE_ID: cert.license_id})
+
+
+def seal_ofd_copy(cert):
+    """Seal and store the OFD beside the certificate's signed PDF (the caller commits); nothing to do while
+    the PDF is not signed or the OFD is. Never raises: a failure is kept in ofd_state / ofd_error."""
+    if cert.pdf_state != "signed" or cert.ofd_state == "signed":
+        return
+    try:
+        cert.ofd_path = storage.write_bytes(ofd_relative_path(cert), certificate_ofd(cert))
+        cert.ofd_state, cert.ofd_error = "signed", None
+    except seal_keys.CredentialsMissing:
+        cert.ofd_state = "failed"
+        cert.ofd_error = (f"发证机关 {cert.authority_name} 尚未配置 SM2 电子印章，OFD 版电子证照未生成"
+                          f"（PDF 版不受影响）；系统管理员生成密钥后将自动补签")
+    except Exception as exc:  # the PDF is signed and stays so; the reason is kept for the clerk and the log
+        log.exception("sealing the OFD of certificate %s failed", cert.number)
+        cert.ofd_state, cert.ofd_error = "failed", f"OFD 版电子证照生成失败：{type(exc).__name__}"
+
+
+def read_sealed_ofd(cert):
+    """The OFD bytes every download hands out (证照维护, 委托授权, the public verification page), or None
+    while there is none. The one place to plug in another rendition (a cancelled certificate's)."""
+    if cert.ofd_state != "signed" or not cert.ofd_path:
+        return None
+    return storage.read_bytes(cert.ofd_path)

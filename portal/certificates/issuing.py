@@ -18,7 +18,7 @@ from portal.certificates.attachments import AttachmentRefused, StoredAttachment,
 from portal.certificates.documents import queue_seals, seal_certificate
 from portal.certificates.keys import has_key
 from portal.certificates.models import Attachment, Certificate, CertificatePerson, CertificateEvent
-from portal.certificates.numbering import SerialsExhausted, take_serial
+from portal.certificates.numbering import SerialsExhausted, license_id_for, take_serial
 from portal.clock import utcnow
 from portal.extensions import db
 from portal.platform import reporting
@@ -187,7 +187,8 @@ def _columns(operator, authority, clean, persons, serial, options):
     values.update(
         business={key: str(clean[key]) for key in BUSINESS_KEYS if clean.get(key) not in (None, "")},
         authority_id=authority.id, authority_name=authority.name, authority_uscc=authority.uscc, year=year,
-        serial=serial, number=str(number), ecert_id=uuid.uuid4().hex.upper(), verify_token=secrets.token_urlsafe(24),
+        serial=serial, number=str(number), license_id=license_id_for(authority.uscc, number),
+        ecert_id=uuid.uuid4().hex.upper(), verify_token=secrets.token_urlsafe(24),
         status="issued", pdf_state="pending", report_state="pending", created_by_id=operator.id,
         created_at=utcnow(), import_task_id=options.import_task_id, import_row_key=options.import_row_key,
         submission_token=options.submission_token)

@@ -9,6 +9,8 @@ from portal.extensions import db
 
 STATUS_NAMES = {"issued": "已发证", "cancelled": "已注销"}
 PDF_STATE_NAMES = {"pending": "生成中", "signed": "已签章", "failed": "签章失败"}
+# The OFD copy is made right after the PDF; "failed" keeps the PDF 已签章 and says in ofd_error why.
+OFD_STATE_NAMES = {"pending": "待生成", "signed": "已签章", "failed": "未生成"}
 REPORT_STATE_NAMES = {"pending": "待上报", "reported": "已上报", "collected": "归集成功",
                       "rejected": "校验失败", "failed": "上报失败"}
 
@@ -44,6 +46,8 @@ class Certificate(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     ecert_id: Mapped[str] = mapped_column(sa.String(32), unique=True)
     number: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    # 电子证照标识 (GB/T 36904), fixed when issued: a later LICENSE_TYPE_CODE does not rewrite it.
+    license_id: Mapped[str] = mapped_column(sa.String(100), unique=True, index=True)
     verify_token: Mapped[str] = mapped_column(sa.String(48), unique=True)
     authority_id: Mapped[int] = mapped_column(sa.ForeignKey("authorities.id"), index=True)
     year: Mapped[int]
@@ -80,6 +84,9 @@ class Certificate(db.Model):
     pdf_state: Mapped[str] = mapped_column(sa.String(16), default="pending")
     pdf_path: Mapped[str | None] = mapped_column(sa.String(300))
     pdf_error: Mapped[str | None] = mapped_column(sa.Text)
+    ofd_state: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    ofd_path: Mapped[str | None] = mapped_column(sa.String(300))
+    ofd_error: Mapped[str | None] = mapped_column(sa.Text)
     report_state: Mapped[str] = mapped_column(sa.String(16), default="pending")
     report_message: Mapped[str | None] = mapped_column(sa.Text)
 
@@ -110,6 +117,10 @@ class Certificate(db.Model):
     @property
     def pdf_state_name(self):
         return PDF_STATE_NAMES.get(self.pdf_state, self.pdf_state)
+
+    @property
+    def ofd_state_name(self):
+        return OFD_STATE_NAMES.get(self.ofd_state, self.ofd_state)
 
     @property
     def report_state_name(self):

@@ -4,13 +4,17 @@ The counter row is updated first in the issuing transaction: on PostgreSQL the r
 the database write lock, makes concurrent issuers wait for each other instead of colliding; the
 number is taken in the same transaction that stores the certificate, so a rollback gives it back
 before anyone could see it, and a cancelled certificate keeps its number forever.
+
+The 电子证照标识 (GB/T 36904) is made from the number when the certificate is issued, and stored.
 """
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal.certificates.models import NumberCounter
 from portal.extensions import db
+from portal.standard.license_id import LicenseId, serial_for_certificate_number
 
 MAX_SERIAL = 9_999_999
 
@@ -34,3 +38,10 @@ def take_serial(authority_id, year, count=1):
     if serial > MAX_SERIAL:
         raise SerialsExhausted(f"{year} 年的证书流水号已用完（0000001～9999999）")
     return serial
+
+
+def license_id_for(authority_uscc, number):
+    """The 电子证照标识 of a certificate being issued: 流水号 from its number, version 001, and the
+    LICENSE_TYPE_CODE configured now (stored with the certificate, so a later code leaves it alone)."""
+    return str(LicenseId.build(current_app.config["LICENSE_TYPE_CODE"], authority_uscc,
+                               serial_for_certificate_number(str(number))))

@@ -1,55 +1,27 @@
-"""The sealed OFD of a stored certificate, its 电子证照标识, and verifying an OFD against the register.
+"""The register's side of the OFD copies: verifying an OFD, and sealing the OFDs certificates lack.
 
-The Flask/database side of :mod:`.ofd`, :mod:`.ofd_seal` and :mod:`.ofd_verify` — what the issuing
-pipeline, the pages and the CLI call:
-
-* :func:`license_id_for` — the certificate's GB/T 36904 identifier (LICENSE_TYPE_CODE from config);
-* :func:`certificate_ofd` — the OFD bytes of a certificate under its authority's SM2 seal;
 * :func:`verify_ofd_bytes` — seal, integrity and the certificate's current status, like
-  :func:`portal.certificates.verification.verify_pdf_bytes` for PDFs.
+  :func:`portal.certificates.verification.verify_pdf_bytes` for PDFs;
+* :func:`looks_like_ofd` — which of the two a file is;
+* :func:`queue_missing_ofds` / :func:`seal_missing_ofds` — after an authority's SM2 seal key is made (or the
+  upgrade that brought OFDs), the certificates with a signed PDF and no OFD get theirs.
+
+The OFD of a certificate is made in the sealing step, :func:`.documents.seal_ofd_copy`, beside its PDF.
 """
-import datetime as dt
 from dataclasses import dataclass
 
-from flask import current_app
-
+from portal.background.lifecycle import enqueue_task, start_task, task_run
 from portal.certificates import seal_keys
-from portal.certificates.documents import build_document
-from portal.certificates.interim_layout import interim_layout
+from portal.certificates.documents import CUSTOM_LICENSE_ID, CUSTOM_NUMBER, seal_ofd_copy
 from portal.certificates.models import Certificate
-from portal.certificates.ofd_seal import sealed_ofd_from_page
 from portal.certificates.ofd_verify import OfdCheck, verify_ofd
 from portal.certificates.verification import PdfVerification
 from portal.extensions import db
-from portal.standard.license_id import LicenseId, serial_for_certificate_number
-
-# OFD.xml CustomData names: covered by the seal (OFD.xml is one of the signed files)
-CUSTOM_NUMBER = "证书编号"
-CUSTOM_LICENSE_ID = "电子证照标识"
 
 
 def looks_like_ofd(data):
     """An OFD is a zip package: it starts with a local file header."""
     return data[:4] == b"PK\x03\x04"
-
-
-def license_id_for(cert):
-    """The 电子证照标识 of a certificate (流水号 from its number, version 001)."""
-    return LicenseId.build(current_app.config["LICENSE_TYPE_CODE"], cert.authority_uscc,
-                           serial_for_certificate_number(cert.number))
-
-
-def certificate_ofd(cert, signed_at=None):
-    """The OFD (GB/T 33190) of *cert* under its authority's SM2 electronic seal (GB/T 38540).
-
-    Raises seal_keys.CredentialsMissing when the authority has no seal yet.
-    """
-    signer = seal_keys.seal_signer_for(cert.authority_uscc)
-    license_id = str(license_id_for(cert))
-    page = interim_layout(build_document(cert), license_id)  # TEMPORARY: layout_certificate(doc) when it lands
-    return sealed_ofd_from_page(page, signer, created=signed_at or dt.datetime.now(dt.timezone.utc),
-                                author=cert.authority_name,
-                                custom_data={CUSTOM_NUMBER: cert.number, CUSTOM_LICENSE_ID: license_id})
 
 
 @dataclass
@@ -63,6 +35,8 @@ class OfdVerification(PdfVerification):
         yield f"电子签章：{'有效' if check.valid else '无效'}（{check.message}）"
         if check.seal_name:
             yield f"印章：{check.seal_name}，签章者：{check.signer}，签章时间：{check.signed_at:%Y-%m-%d %H:%M:%S} UTC"
+        if check.intact and check.doc_info.get(CUSTOM_LICENSE_ID):
+            yield f"电子证照标识：{check.doc_info[CUSTOM_LICENSE_ID]}"
         yield from super().lines()
 
 
@@ -78,5 +52,47 @@ def verify_ofd_bytes(data):
         problems.append("文件中找不到可识别的证书信息，或该证书不存在")
     elif cert.status != "issued":
         problems.append(f"证书已于 {cert.cancelled_at:%Y-%m-%d} 注销：{cert.cancel_reason or ''}")
+    if cert is not None and check.doc_info.get(CUSTOM_LICENSE_ID) != cert.license_id:
+        problems.append(f"文件中的电子证照标识与该证书登记的标识 {cert.license_id} 不一致")
     return OfdVerification(signature_valid=check.valid, unmodified=check.intact, certificate=cert,
                            problems=problems, check=check)
+
+
+OFD_CHUNK = 100  # certificates per 'ofd' task (no PDF to render: some 25 ms each)
+
+
+def missing_ofd_ids(authority_uscc=None):
+    """Certificates whose PDF is signed but whose OFD is not (of one authority, or of all)."""
+    query = db.select(Certificate.id).where(Certificate.pdf_state == "signed", Certificate.ofd_state != "signed")
+    if authority_uscc:
+        query = query.where(Certificate.authority_uscc == authority_uscc)
+    return list(db.session.scalars(query.order_by(Certificate.id)))
+
+
+def seal_missing_ofds(certificate_ids, count=lambda ok: None):
+    """Seal the OFD of each certificate that lacks one, committing each; count(ok) after each."""
+    for certificate_id in certificate_ids:
+        cert = db.session.get(Certificate, certificate_id)
+        if cert is not None:
+            seal_ofd_copy(cert)
+            db.session.commit()
+        count(cert is not None and cert.ofd_state == "signed")
+
+
+def queue_missing_ofds(authority_uscc):
+    """Seal the authority's certificates' missing OFDs in the background ('ofd' tasks); returns how many."""
+    ids = missing_ofd_ids(authority_uscc)
+    chunks = [ids[i:i + OFD_CHUNK] for i in range(0, len(ids), OFD_CHUNK)]
+    tasks = [start_task("ofd", title="补签 OFD 电子证照", total=len(chunk), params={"certificate_ids": chunk})
+             for chunk in chunks]
+    db.session.commit()
+    for task in tasks:
+        enqueue_task(task)
+    return len(ids)
+
+
+def run_ofd_task(task_id):
+    """An 'ofd' task: seal the missing OFD of each of its certificates, counting the sealed."""
+    with task_run(task_id) as report:
+        if report is not None:
+            seal_missing_ofds(report.task.params["certificate_ids"], report.count)

@@ -165,6 +165,18 @@ def certificate_pdf(grant_id, certificate_id):
         render_template("delegation/pdf_missing.html", cert=cert, grant_id=grant_id), 404)
 
 
+@bp.route("/<int:grant_id>/certificates/<int:certificate_id>/ofd")
+@area_required("delegation")
+def certificate_ofd(grant_id, certificate_id):
+    """下载 OFD: the OFD under the SM2 electronic seal as a download, or why it is not there yet (404)."""
+    cert = _certificate_or_404(_grant_or_404(grant_id), certificate_id)
+    if not may(current_user, "download", cert):
+        abort(404)
+    return downloads.sealed_ofd(cert) or (render_template(
+        "certificates/ofd_missing.html", cert=cert, show_reason=False,
+        back_url=url_for("delegation.certificate_detail", grant_id=grant_id, certificate_id=cert.id)), 404)
+
+
 @bp.route("/<int:grant_id>/certificates/<int:certificate_id>/attachments/<int:attachment_id>")
 @area_required("delegation")
 def certificate_attachment(grant_id, certificate_id, attachment_id):

@@ -9,7 +9,8 @@ from portal.certificates.models import STATUS_NAMES
 from portal.maintenance.services import SearchFilters
 from portal.paging import page_arg
 
-_TEXT_LIMITS = {"number": 32, "holder_name": 200, "holder_uscc": 18, "record_number": 16, "project_name": 200}
+_TEXT_LIMITS = {"number": 32, "license_id": 100, "holder_name": 200, "holder_uscc": 18, "record_number": 16,
+                "project_name": 200}
 _DATE_LABELS = {"issued_from": "发证日期（起）", "issued_to": "发证日期（止）"}
 
 

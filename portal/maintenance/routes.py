@@ -1,4 +1,4 @@
-"""证照维护: the type card, the searchable list, 查看, the signed PDF, attachments, 注销 and 重新上报."""
+"""证照维护: the type card, the searchable list, 查看, the signed PDF and OFD, attachments, 注销 and 重新上报."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -63,6 +63,16 @@ def crane_pdf(certificate_id):
     cert = get_certificate_or_404(certificate_id, "download")
     return downloads.signed_pdf(cert) or (
         render_template("maintenance/pdf_missing.html", cert=cert, pdf_tags=PDF_TAGS), 404)
+
+
+@bp.route("/crane/<int:certificate_id>/ofd")
+@area_required("maintenance")
+def crane_ofd(certificate_id):
+    """下载 OFD: the OFD under the SM2 electronic seal as a download, or why it is not there (yet)."""
+    cert = get_certificate_or_404(certificate_id, "download")
+    return downloads.sealed_ofd(cert) or (render_template(
+        "certificates/ofd_missing.html", cert=cert, show_reason=True,
+        back_url=url_for("maintenance.crane_detail", certificate_id=cert.id)), 404)
 
 
 @bp.route("/crane/<int:certificate_id>/attachments/<int:attachment_id>")

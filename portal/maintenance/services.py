@@ -1,6 +1,6 @@
 """证照维护 services: the scoped certificate search and what the 查看 page shows.
 
-Searches filter in SQL on indexed columns: equality on 证书编号 / 备案编号 / 统一社会信用代码,
+Searches filter in SQL on indexed columns: equality on 证书编号 / 电子证照标识 / 备案编号 / 统一社会信用代码,
 prefix LIKE 'x%' on 使用单位 / 工程名称 (text_pattern_ops indexes on PostgreSQL).
 """
 from dataclasses import dataclass, fields
@@ -14,6 +14,7 @@ from portal.certificates.models import STATUS_NAMES, Certificate
 from portal.clock import local_time
 from portal.display import normalize_record_number, prefix_pattern
 from portal.extensions import db
+from portal.standard.license_id import LicenseId
 from portal.standard.values import CertificateNumber
 from portal.paging import last_page_if_beyond
 
@@ -33,6 +34,7 @@ PDF_TAGS = {"pending": "wait", "signed": "ok", "failed": "off"}
 class SearchFilters:
     """The list's search conditions; empty strings / None mean "any"."""
     number: str = ""
+    license_id: str = ""
     holder_name: str = ""
     holder_uscc: str = ""
     record_number: str = ""
@@ -55,6 +57,8 @@ def _conditions(filters):
     where = []
     if filters.number:
         where.append(Certificate.number == CertificateNumber.normalize(filters.number))
+    if filters.license_id:
+        where.append(Certificate.license_id == LicenseId.normalize(filters.license_id))
     if filters.holder_name:
         where.append(Certificate.holder_name.like(prefix_pattern(filters.holder_name.strip()), escape="\\"))
     if filters.holder_uscc:

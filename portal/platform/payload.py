@@ -23,8 +23,8 @@ are this project's, kept stable for the simulator, which validates the same shap
 
 ``RECORD`` is the one mapping table: each row is a record key (``faceData.x`` nests) and how its value
 is made from the certificate, a plain dict of ``Certificate`` column values plus ``persons`` — no ORM
-object, so the outbox can keep the record it sent. The 电子证照标识 (GB/T 36904) will be one more row,
-``("zzeCertID", text("license_id"))``: ``zzeCertID`` is the key the public interfaces give 证照标识.
+object, so the outbox can keep the record it sent. The 电子证照标识 (GB/T 36904) is sent as ``zzeCertID``,
+the key the public interfaces give 证照标识.
 """
 import datetime
 import re
@@ -136,6 +136,7 @@ def _personnel(cert, operate):
 # The one mapping table: record key → how the certificate gives its value.
 RECORD: tuple[tuple[str, Getter], ...] = (
     ("eCertID", _ecert_id),
+    ("zzeCertID", text("license_id")),
     ("provinceNum", constant(PROVINCE_NUM)),
     ("certType", constant(CERT_TYPE)),
     ("certNum", text("number")),

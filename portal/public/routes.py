@@ -1,11 +1,12 @@
 """公开查询: certificate lookup and QR verification, no login."""
 import threading
 
-from flask import current_app, render_template, request
+from flask import current_app, render_template, request, url_for
 
+from portal import downloads
 from portal.public import bp
 from portal.public.services import KINDS, MAX_RESULTS, MIN_NAME_PREFIX, SlidingWindowLimiter, \
-    lookup_certificates, verify_token
+    certificate_for_token, lookup_certificates, verify_token
 
 _limiter_lock = threading.Lock()
 
@@ -53,4 +54,17 @@ def verify(token):
     view = verify_token(token)
     if view is None:
         return _public(render_template("public/not_found.html"), 404)
-    return _public(render_template("public/verify.html", cert=view))
+    return _public(render_template("public/verify.html", cert=view, token=token))
+
+
+@bp.route("/verify/<token>/ofd")
+def verify_ofd(token):
+    """下载 OFD from the verification page: the certificate's sealed OFD (the face masks ID numbers)."""
+    cert = certificate_for_token(token)
+    if cert is None:
+        return _public(render_template("public/not_found.html"), 404)
+    download = downloads.sealed_ofd(cert)
+    if download is None:
+        return _public(render_template("certificates/ofd_missing.html", cert=cert, show_reason=False,
+                                       back_url=url_for("public.verify", token=token)), 404)
+    return _public(download)

@@ -1,7 +1,8 @@
 """公开查询 services: verification by QR token, the narrow public lookup, and its rate limiter.
 
 The public sees a few face fields of one certificate at a time: lookups are exact (证书编号, 统一社会
-信用代码) or a name prefix of at least MIN_NAME_PREFIX characters, at most MAX_RESULTS rows, never a listing.
+信用代码, 电子证照标识) or a name prefix of at least MIN_NAME_PREFIX characters, at most MAX_RESULTS rows, never a
+listing. Only the QR code's token (the verification page) also hands out the certificate's sealed OFD.
 """
 import re
 import threading
@@ -16,11 +17,12 @@ from portal.clock import local_time
 from portal.display import prefix_pattern
 from portal.extensions import db
 from portal.standard import codes
+from portal.standard.license_id import LicenseId
 from portal.standard.values import CertificateNumber
 
 MAX_RESULTS = 20
 MIN_NAME_PREFIX = 4
-KINDS = {"name": "使用单位名称", "uscc": "统一社会信用代码", "number": "证书编号"}
+KINDS = {"name": "使用单位名称", "uscc": "统一社会信用代码", "number": "证书编号", "license_id": "电子证照标识"}
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_\-]{16,64}")
 
 
@@ -28,6 +30,7 @@ _TOKEN_RE = re.compile(r"[A-Za-z0-9_\-]{16,64}")
 class PublicView:
     """What the public may read of one certificate."""
     number: str
+    license_id: str
     holder_name: str
     crane_type_name: str
     record_number: str
@@ -37,6 +40,7 @@ class PublicView:
     valid_until: str
     is_valid: bool
     cancelled_on: str = ""
+    has_ofd: bool = False
 
 
 def public_view(cert):
@@ -44,19 +48,25 @@ def public_view(cert):
     crane = codes.crane_type(cert.crane_type)
     cancelled = local_time(cert.cancelled_at)
     return PublicView(
-        number=cert.number, holder_name=cert.holder_name,
+        number=cert.number, license_id=cert.license_id, holder_name=cert.holder_name,
         crane_type_name=f"{crane.name}（{crane.letter}）" if crane else cert.crane_type,
         record_number=cert.record_number, project_name=cert.project_name, authority_name=cert.authority_name,
         issue_date=cert.issue_date.isoformat(),
         valid_until=cert.valid_until.isoformat() if cert.valid_until else "长期有效",
-        is_valid=cert.status == "issued", cancelled_on=cancelled.date().isoformat() if cancelled else "")
+        is_valid=cert.status == "issued", cancelled_on=cancelled.date().isoformat() if cancelled else "",
+        has_ofd=cert.ofd_state == "signed")
+
+
+def certificate_for_token(token):
+    """The certificate behind a QR code's token; None when there is none."""
+    if not _TOKEN_RE.fullmatch(token or ""):
+        return None
+    return db.session.scalar(sa.select(Certificate).where(Certificate.verify_token == token))
 
 
 def verify_token(token):
     """The certificate behind a QR code's token, as the public sees it; None when there is none."""
-    if not _TOKEN_RE.fullmatch(token or ""):
-        return None
-    cert = db.session.scalar(sa.select(Certificate).where(Certificate.verify_token == token))
+    cert = certificate_for_token(token)
     return public_view(cert) if cert else None
 
 
@@ -69,7 +79,8 @@ class LookupResult:
 
 
 def lookup_certificates(kind, query):
-    """Exact 证书编号 / 统一社会信用代码, or 使用单位名称 exact or by a prefix of ≥ 4 characters; ≤ 20 rows."""
+    """Exact 证书编号 / 统一社会信用代码 / 电子证照标识, or 使用单位名称 exact or by a prefix of ≥ 4 characters;
+    ≤ 20 rows."""
     query = (query or "").strip()[:200]
     if kind not in KINDS or not query:
         return LookupResult()
@@ -77,6 +88,8 @@ def lookup_certificates(kind, query):
         condition = Certificate.number == CertificateNumber.normalize(query)
     elif kind == "uscc":
         condition = Certificate.holder_uscc == query.upper()
+    elif kind == "license_id":
+        condition = Certificate.license_id == LicenseId.normalize(query)
     elif len(query) >= MIN_NAME_PREFIX:
         condition = Certificate.holder_name.like(prefix_pattern(query), escape="\\")
     else:

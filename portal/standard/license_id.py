@@ -117,6 +117,12 @@ class LicenseId:
     def __str__(self) -> str:
         return f"{self.body}.{self.check_char}"
 
+    @staticmethod
+    def normalize(text: str | None) -> str:
+        """A typed identifier as stored, for a search: no spaces, upper case, the full stops a Chinese input
+        method types (。．) as '.'. Not checked: a text that is no identifier simply finds nothing."""
+        return "".join((text or "").split()).upper().replace("。", ".").replace("．", ".")
+
     @classmethod
     def parse(cls, text: str) -> "LicenseId":
         """Parse an identifier: prefix, five parts, a valid USCC, 3-digit version, check character."""

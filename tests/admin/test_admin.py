@@ -113,3 +113,26 @@ def test_admin_sees_key_state_and_creates_a_key_for_a_new_authority(login_as):
     again = client.post(f"/admin/authorities/{yangquan.id}/key", follow_redirects=True).get_data(as_text=True)
     assert "已有电子签章密钥" in again
     assert db.session.scalar(db.select(AuditEntry).filter_by(action="authority.key_create", target=yangquan.uscc))
+
+
+def test_making_the_missing_sm2_seal_shows_on_the_page_and_seals_the_missing_ofds(login_as):
+    import shutil
+    from portal.certificates import keys, seal_keys
+    from portal.certificates.issuing import IssueOptions, issue_certificate
+    from tests.factories import issuable_certificate, issuable_persons
+    taiyuan = db.session.scalar(db.select(Authority).filter_by(uscc="11140100MB0000002K"))
+    pdf_cert = (keys.dev_pki().authority_dir(taiyuan.uscc) / "cert.pem").read_bytes()
+    shutil.rmtree(seal_keys.sm2_pki().authority_dir(taiyuan.uscc))
+    cert = issue_certificate(_user("clerk"), issuable_certificate(1), issuable_persons(),
+                             options=IssueOptions(seal_now=True))
+    assert (cert.pdf_state, cert.ofd_state) == ("signed", "failed")
+    client = login_as("admin")
+    page = client.get("/admin/authorities").get_data(as_text=True)
+    row = page[page.index(taiyuan.uscc):].split("</tr>")[0]
+    assert "OFD 电子印章（SM2）<span class=\"tag off\">未配置" in row and "生成密钥" in row
+    done = client.post(f"/admin/authorities/{taiyuan.id}/key", follow_redirects=True).get_data(as_text=True)
+    assert "1 份证书的 OFD 电子证照正在后台补签" in done
+    assert seal_keys.has_seal_key(taiyuan.uscc)
+    assert (keys.dev_pki().authority_dir(taiyuan.uscc) / "cert.pem").read_bytes() == pdf_cert  # PDF key kept
+    db.session.refresh(cert)
+    assert (cert.ofd_state, cert.ofd_error) == ("signed", None)

@@ -56,7 +56,6 @@ def test_init_key_refuses_to_overwrite_and_knows_unknown_authorities(demo, runne
 
 
 def test_ofd_then_verify_passes_and_names_the_certificate(demo, runner, tmp_path):
-    from portal.certificates.ofd_documents import license_id_for
     from portal.standard.license_id import LicenseId
     from tests.certificates.ofd_helpers import unzip
     _, cert = _issue()
@@ -67,10 +66,10 @@ def test_ofd_then_verify_passes_and_names_the_certificate(demo, runner, tmp_path
     result = runner.invoke(args=["certs", "verify", str(out)])
     assert result.exit_code == 0, result.output
     assert "电子签章：有效" in result.output and "验证通过" in result.output and cert.number in result.output
-    license_id = str(license_id_for(cert))
-    assert LicenseId.parse(license_id).authority_uscc == cert.authority_uscc
+    assert f"电子证照标识：{cert.license_id}" in result.output
+    assert LicenseId.parse(cert.license_id).authority_uscc == cert.authority_uscc
     ofd_xml = unzip(out.read_bytes())["OFD.xml"].decode()
-    assert f'<ofd:CustomData Name="电子证照标识">{license_id}</ofd:CustomData>' in ofd_xml
+    assert f'<ofd:CustomData Name="电子证照标识">{cert.license_id}</ofd:CustomData>' in ofd_xml
 
 
 def test_ofd_verify_fails_for_one_changed_byte_in_a_file_of_the_package(demo, runner, tmp_path):
@@ -110,10 +109,11 @@ def test_ofd_of_an_unknown_number_or_an_authority_without_seal_is_a_clear_error(
     from portal.certificates import seal_keys
     result = runner.invoke(args=["certs", "ofd", "140105T（2025）9999999", str(tmp_path / "x.ofd")])
     assert result.exit_code != 0 and "不存在" in result.output
+    shutil.rmtree(seal_keys.sm2_pki().authority_dir("11140100MB0000002K"))
     _, cert = _issue()
-    shutil.rmtree(seal_keys.sm2_pki().authority_dir(cert.authority_uscc))
     result = runner.invoke(args=["certs", "ofd", cert.number, str(tmp_path / "x.ofd")])
     assert result.exit_code != 0 and "SM2 电子印章" in result.output and "init-key" in result.output
+    assert not (tmp_path / "x.ofd").exists()
 
 
 def test_init_key_makes_the_missing_sm2_seal_without_replacing_the_pdf_key(demo, runner):
@@ -126,3 +126,19 @@ def test_init_key_makes_the_missing_sm2_seal_without_replacing_the_pdf_key(demo,
     result = runner.invoke(args=["authority", "init-key", uscc])
     assert result.exit_code == 0, result.output
     assert seal_keys.has_seal_key(uscc) and (keys.dev_pki().authority_dir(uscc) / "cert.pem").read_bytes() == pdf_cert
+
+
+def test_init_key_seals_the_ofds_its_certificates_lack_and_ofd_backfill_finds_none_left(demo, runner, tmp_path):
+    import shutil
+    from portal.certificates import seal_keys
+    uscc = "11140100MB0000002K"
+    shutil.rmtree(seal_keys.sm2_pki().authority_dir(uscc))
+    _, cert = _issue()
+    assert (cert.pdf_state, cert.ofd_state) == ("signed", "failed") and "SM2 电子印章" in cert.ofd_error
+    result = runner.invoke(args=["authority", "init-key", uscc])
+    assert result.exit_code == 0 and "已补签 OFD 电子证照 1 份" in result.output, result.output
+    db.session.refresh(cert)
+    assert (cert.ofd_state, cert.ofd_error) == ("signed", None)
+    result = runner.invoke(args=["certs", "ofd", cert.number, str(tmp_path / "x.ofd")])
+    assert result.exit_code == 0 and runner.invoke(args=["certs", "verify", str(tmp_path / "x.ofd")]).exit_code == 0
+    assert "没有缺少 OFD 电子证照的证书" in runner.invoke(args=["certs", "ofd-backfill"]).output

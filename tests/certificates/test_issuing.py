@@ -24,6 +24,28 @@ def test_issue_assigns_the_first_number_stores_seals_and_queues_a_report(demo):
     outbox = db.session.scalars(db.select(ReportOutbox)).all()
     assert [(o.certificate_id, o.operation) for o in outbox] == [(cert.id, "issue")]
     assert outbox[0].payload["certNum"] == cert.number
+    assert cert.license_id == "1.2.156.3005.2.JZQZJXSYDJZ.11140100MB0000002K.140105T20250000001.001.T"
+    assert outbox[0].payload["zzeCertID"] == cert.license_id
+    assert cert.ofd_state == "signed" and cert.ofd_path.endswith(f"{cert.ecert_id}.ofd"), cert.ofd_error
+
+
+def test_a_batch_gives_each_certificate_its_identifier_and_a_later_type_code_changes_only_new_ones(demo, app):
+    from portal.certificates.authorities import Authority
+    from portal.certificates.issuing import BatchRow, issue_batch
+    from portal.standard.license_id import LicenseId, serial_for_certificate_number
+    clerk = _user("clerk")
+    authority = db.session.scalar(db.select(Authority).filter_by(uscc="11140100MB0000002K"))
+    rows = [BatchRow(str(n), issuable_certificate(n), issuable_persons(), []) for n in (1, 2, 3)]
+    issued = issue_batch(clerk, authority, rows, import_task_id=None)
+    certs = [db.session.get(Certificate, issued[str(n)].id) for n in (1, 2, 3)]
+    for cert in certs:
+        assert cert.license_id == str(LicenseId.build("JZQZJXSYDJZ", authority.uscc,
+                                                      serial_for_certificate_number(cert.number)))
+    app.config["LICENSE_TYPE_CODE"] = "OFFICIAL42"
+    later = issue_certificate(clerk, issuable_certificate(4), issuable_persons(), options=IssueOptions(seal_now=False))
+    assert LicenseId.parse(later.license_id).type_code == "OFFICIAL42"
+    db.session.expire_all()
+    assert all(LicenseId.parse(c.license_id).type_code == "JZQZJXSYDJZ" for c in certs)
 
 
 def test_numbers_are_consecutive_per_authority_year(demo):

@@ -181,7 +181,7 @@ def test_a_record_that_cannot_be_rebuilt_is_resent_as_it_was_queued(clerk, platf
     db.session.commit()
     key, record = row.idempotency_key, row.payload
     with monkeypatch.context() as newer:  # a mapping that asks for a value this older certificate lacks
-        newer.setattr(payload, "RECORD", payload.RECORD + (("zzeCertID", payload.text("license_id")),))
+        newer.setattr(payload, "RECORD", payload.RECORD + (("futureField", payload.text("future_column")),))
         assert resend(clerk, cert) == 1
     assert (row.idempotency_key, row.payload) == (key, record)
     send_due_reports()

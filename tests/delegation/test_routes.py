@@ -47,10 +47,15 @@ def test_the_delegate_lists_enters_and_views_only_granted_certificates(world, lo
     pdf = client.get(f"/delegation/{g.id}/certificates/{tai.id}/pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
     assert "inline" in pdf.headers["Content-Disposition"]
+    assert tai.license_id in body and f"/delegation/{g.id}/certificates/{tai.id}/ofd" in body
+    ofd = client.get(f"/delegation/{g.id}/certificates/{tai.id}/ofd")
+    assert ofd.status_code == 200 and ofd.mimetype == "application/ofd" and ofd.data.startswith(b"PK")
+    assert "no-store" in ofd.headers["Cache-Control"]
     att = tai.attachments[0]
     download = client.get(f"/delegation/{g.id}/certificates/{tai.id}/attachments/{att.id}")
     assert download.status_code == 200 and download.data == b"%PDF-1.4 scan"
     for url in (f"/delegation/{g.id}/certificates/{dat.id}", f"/delegation/{g.id}/certificates/{dat.id}/pdf",
+                f"/delegation/{g.id}/certificates/{dat.id}/ofd",
                 f"/delegation/{g.id}/certificates/{world['other'].id}/attachments/{att.id}",
                 f"/delegation/{g.id}/certificates/999999", f"/delegation/{g.id + 100}/certificates"):
         assert client.get(url).status_code == 404, url

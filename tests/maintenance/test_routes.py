@@ -339,3 +339,53 @@ def test_large_result_counts_are_capped(certs, monkeypatch):
     assert found.total == 3 and found.total_capped and len(found.items) == 4
     narrow, _, _ = parse_search_args({"number": certs["datong"].number})
     assert not search_certificates(_user("admin"), narrow).total_capped
+
+
+# -- 电子证照标识 and the OFD copy -----------------------------------------------------------------
+
+def test_the_identifier_is_an_exact_search_condition(certs):
+    wanted = certs["taiyuan"][1]
+    typed = f"  {wanted.license_id.lower().replace('.', '。', 2)} "  # lower case, IME full stops, spaces
+    for text, expected in ((wanted.license_id, [wanted.id]), (typed, [wanted.id]),
+                           (wanted.license_id[:-2], []), (certs["datong"].license_id, [])):
+        filters, page, errors = parse_search_args({"license_id": text})
+        assert errors == []
+        assert [c.id for c in search_certificates(_user("clerk"), filters, page).items] == expected, text
+
+
+def test_detail_shows_the_identifier_and_offers_the_ofd(certs, login_as):
+    cert = certs["taiyuan"][0]
+    client = login_as("clerk")
+    body = _text(client.get(f"/maintenance/crane/{cert.id}"))
+    assert cert.license_id in body and f"/maintenance/crane/{cert.id}/ofd" in body and "下载 OFD" in body
+    listing = _text(client.get("/maintenance/crane", query_string={"license_id": cert.license_id}))
+    assert cert.number in listing and certs["taiyuan"][1].number not in listing
+
+
+def test_ofd_downloads_sealed_and_uncached_once_signed(demo, login_as):
+    from portal.certificates.ofd_documents import verify_ofd_bytes
+    cert = _issue("clerk", 1, seal=True)
+    assert (cert.pdf_state, cert.ofd_state) == ("signed", "signed"), (cert.pdf_error, cert.ofd_error)
+    response = login_as("clerk").get(f"/maintenance/crane/{cert.id}/ofd")
+    assert response.status_code == 200 and response.mimetype == "application/ofd"
+    assert response.headers["Content-Disposition"].startswith("attachment") and ".ofd" in response.headers[
+        "Content-Disposition"]
+    assert "no-store" in response.headers["Cache-Control"] and response.headers["X-Content-Type-Options"] == "nosniff"
+    verdict = verify_ofd_bytes(response.data)
+    assert verdict.signature_valid and verdict.unmodified and verdict.certificate.id == cert.id, verdict.problems
+    assert not verdict.problems
+
+
+def test_without_an_sm2_key_the_pdf_is_sealed_and_the_ofd_says_why_it_is_missing(demo, login_as):
+    import shutil
+    from portal.certificates import seal_keys
+    shutil.rmtree(seal_keys.sm2_pki().authority_dir("11140100MB0000002K"))
+    cert = _issue("clerk", 1, seal=True)
+    assert (cert.pdf_state, cert.ofd_state, cert.ofd_path) == ("signed", "failed", None)
+    client = login_as("clerk")
+    assert client.get(f"/maintenance/crane/{cert.id}/pdf").status_code == 200
+    detail = _text(client.get(f"/maintenance/crane/{cert.id}"))
+    assert "已签章" in detail and "尚未配置 SM2 电子印章" in detail
+    missing = client.get(f"/maintenance/crane/{cert.id}/ofd")
+    assert missing.status_code == 404 and "OFD 电子证照尚未生成" in _text(missing)
+    assert "尚未配置 SM2 电子印章" in _text(missing)

@@ -2,6 +2,8 @@
 import datetime
 import uuid
 
+from portal.standard.license_id import LICENSE_ID_PREFIX, mod37_36_check_char, serial_for_certificate_number
+
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 
@@ -57,7 +59,15 @@ def certificate(persons, **overrides):
         ],
     }
     cert.update(overrides)
+    if "license_id" not in cert:  # None for a number that is no 证书编号 (tests of incomplete certificates)
+        cert["license_id"] = license_id(cert["authority_uscc"], cert["number"]) if cert["number"] else None
     return cert
+
+
+def license_id(authority_uscc, number, type_code="JZQZJXSYDJZ"):
+    """The 电子证照标识 the portal gives this number (built by hand: the tests' USCCs need not be valid)."""
+    body = f"{LICENSE_ID_PREFIX}.{type_code}.{authority_uscc}.{serial_for_certificate_number(number)}.001"
+    return f"{body}.{mod37_36_check_char(body.replace('.', ''))}"
 
 
 def id_number(first17):

@@ -19,6 +19,7 @@ FULL = certificate([DRIVER, CHIEF], ecert_id=ECERT_ID, valid_until=datetime.date
 
 ISSUE = {
     "eCertID": ECERT_ID,
+    "zzeCertID": "1.2.156.3005.2.JZQZJXSYDJZ.11140100MB0123456K.140105T20260000001.001.6",
     "provinceNum": "140000",
     "certType": "建筑起重机械使用登记证书",
     "certNum": "140105T（2026）0000001",
@@ -138,6 +139,7 @@ def test_business_values_of_another_crane_type_are_not_reported():
 
 @pytest.mark.parametrize("changes, operate, fragment", [
     ({"number": ""}, "issue", "number"),
+    ({"license_id": None}, "issue", "license_id"),
     ({"holder_uscc": None}, "issue", "holder_uscc"),
     ({"owner_name": " ", "permit_number": None}, "issue", "owner_name, permit_number"),
     ({}, "cancel", "cancelled_at, cancel_reason"),

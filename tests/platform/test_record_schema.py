@@ -48,6 +48,9 @@ _DELETE = object()
 
 @pytest.mark.parametrize("path, value, reason", [
     (("provinceNum",), _DELETE, "缺少字段 provinceNum（所属省份）"),
+    (("zzeCertID",), _DELETE, "缺少字段 zzeCertID（电子证照标识）"),
+    (("zzeCertID",), "1.2.156.3005.2.JZQZJXSYDJZ.11140100MB0123456K.140105T20260000001.1.6",
+     "zzeCertID（电子证照标识）应为 GB/T 36904 电子证照标识"),
     (("faceData", "permitNumber"), _DELETE, "缺少字段 faceData.permitNumber（建筑工程施工许可证编号）"),
     (("personnel",), {}, "personnel（相关人员信息）类型错误：应为列表，收到的是对象"),
     (("certNum",), 140105, "certNum（证书编号）类型错误：应为字符串，收到的是数字"),

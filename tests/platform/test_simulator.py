@@ -6,7 +6,7 @@ import requests
 
 from platform_sim import create_sim_app, serve_in_thread
 from portal.platform.payload import build_accept_record
-from tests.platform.helpers import certificate, id_number, wrong_check
+from tests.platform.helpers import certificate, id_number, license_id, uscc, wrong_check
 
 MONKEY = id_number("14010519900101001")
 
@@ -120,6 +120,20 @@ def test_semantic_checks_reject_bad_codes(platform_sim, token, demo_persons):
     api(platform_sim, token, "/api/cert/accept", {"AcceptData": [record]}, key="s-1")
     reasons = " ".join(api(platform_sim, token, f"/api/cert/status/{record['eCertID']}").json()["reasons"])
     assert "发证机关代码" in reasons and "设备类别" in reasons and "年份" in reasons
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda lid: lid[:-1] + ("0" if lid[-1] != "0" else "1"), "电子证照标识（zzeCertID）的校验位不正确"),
+    (lambda lid: license_id(uscc("11140100MB0999999"), "140105T（2026）0000001"), "中的发证机构代码与发证机关代码"),
+])
+def test_an_identifier_with_a_wrong_check_character_or_authority_is_rejected(platform_sim, token, demo_persons,
+                                                                            change, reason):
+    platform_sim.set_switches(verdict_delay=0)
+    record = build_accept_record(certificate([demo_persons["1108"]]), "issue")
+    record["zzeCertID"] = change(record["zzeCertID"])
+    api(platform_sim, token, "/api/cert/accept", {"AcceptData": [record]}, key="l-1")
+    state = api(platform_sim, token, f"/api/cert/status/{record['eCertID']}").json()
+    assert state["state"] == "rejected" and any(reason in r for r in state["reasons"]), state
 
 
 def test_switch_times_runs_out(platform_sim, token):

@@ -187,3 +187,32 @@ def test_markup_in_a_holder_name_is_escaped_on_public_pages(demo, client):
         assert "<script>alert(1)" not in body and "<img src=x" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;恶意单位" in _text(pages[0])
     assert cert.number in _text(pages[2])
+
+
+# -- 电子证照标识 and the OFD copy -----------------------------------------------------------------
+
+def test_lookup_by_identifier_exact(certs, client):
+    cert = certs["valid"]
+    body = _text(client.get("/public/", query_string={"kind": "license_id", "q": f" {cert.license_id.lower()} "}))
+    assert cert.number in body and cert.license_id in body and certs["other"].number not in body
+    partial = _text(client.get("/public/", query_string={"kind": "license_id", "q": cert.license_id[:-1]}))
+    assert "查无此证" in partial and cert.number not in partial
+
+
+def test_verify_page_shows_the_identifier_and_hands_out_the_sealed_ofd(demo, client):
+    from portal.certificates.documents import seal_certificate
+    from portal.certificates.ofd_documents import verify_ofd_bytes
+    cert = _issue(1)
+    pending = _text(client.get(f"/public/verify/{cert.verify_token}"))
+    assert cert.license_id in pending and "下载 OFD" not in pending  # not sealed yet
+    missing = client.get(f"/public/verify/{cert.verify_token}/ofd")
+    assert missing.status_code == 404 and "OFD 电子证照尚未生成" in _text(missing)
+    seal_certificate(cert.id)
+    page = _text(client.get(f"/public/verify/{cert.verify_token}"))
+    assert f"/public/verify/{cert.verify_token}/ofd" in page and "下载 OFD" in page
+    response = client.get(f"/public/verify/{cert.verify_token}/ofd")
+    assert response.status_code == 200 and response.mimetype == "application/ofd"
+    assert "no-store" in response.headers["Cache-Control"]
+    verdict = verify_ofd_bytes(response.data)
+    assert verdict.signature_valid and verdict.certificate.id == cert.id and not verdict.problems
+    assert client.get(f"/public/verify/{'x' * 32}/ofd").status_code == 404
