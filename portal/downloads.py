@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import abort, send_file
 
 from portal import storage
-from portal.certificates.documents import read_signed_pdf
+from portal.certificates.documents import deliverable_pdf, read_signed_pdf
 
 
 def private_file(data, mimetype, download_name, as_attachment=True):
@@ -19,12 +19,17 @@ def private_file(data, mimetype, download_name, as_attachment=True):
     return response
 
 
-def signed_pdf(cert):
-    """The sealed PDF shown inline in the browser, or None while it is not signed."""
-    data = read_signed_pdf(cert)
+def signed_pdf(cert, original=False):
+    """The sealed PDF shown inline in the browser, or None while it is not signed.
+
+    A cancelled certificate's PDF is its 已注销 rendition; `original` (admins only: the caller checks)
+    gives the file first signed instead. Raises documents.PdfUnavailable when the rendition cannot be made.
+    """
+    data = read_signed_pdf(cert) if original else deliverable_pdf(cert)
     if data is None:
         return None
-    return private_file(data, "application/pdf", f"{cert.number}.pdf", as_attachment=False)
+    suffix = "（已注销）" if cert.status == "cancelled" and not original else ""
+    return private_file(data, "application/pdf", f"{cert.number}{suffix}.pdf", as_attachment=False)
 
 
 def attachment(cert, attachment_id):

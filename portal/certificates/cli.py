@@ -10,8 +10,7 @@ from portal.certificates.authorities import Authority
 from portal.certificates.documents import read_signed_pdf, seal_certificate
 from portal.certificates.drafts import purge_stale_drafts
 from portal.certificates.models import Certificate
-from portal.certificates.ofd_documents import looks_like_ofd, verify_ofd_bytes
-from portal.certificates.verification import verify_pdf_bytes
+from portal.certificates.ofd_documents import verify_certificate_file
 from portal.extensions import db
 
 authority_cli = click.Group("authority", help="Issuing authorities: signing keys.")
@@ -80,7 +79,7 @@ def ofd_command(number, out):
 def verify_command(file):
     """Verify a certificate PDF or OFD: seal valid, document unmodified, certificate not cancelled."""
     data = Path(file).read_bytes()
-    result = verify_ofd_bytes(data) if looks_like_ofd(data) else verify_pdf_bytes(data)
+    result = verify_certificate_file(data)
     for line in result.lines():
         click.echo(line)
     sys.exit(0 if result.ok else 1)

@@ -1,5 +1,13 @@
 """The sealed PDF of a stored certificate: build the printable document, render, sign, store; now, or in
-'pdf' tasks of a few certificates each that any number of workers share."""
+'pdf' tasks of a few certificates each that any number of workers share.
+
+A cancelled certificate is handed out as a second rendition: its face with the red 已注销 mark and the
+date (``status_note``), sealed again by its authority — the authority's own signed statement that the
+certificate is void, which any validator accepts and nobody can mistake for the valid one. The file
+first sealed stays as it was (:func:`read_signed_pdf`, for admins). A stamp added to that file instead
+would either break its signature or hide behind an incremental update that validators call
+«签名后文件被修改».
+"""
 import datetime as dt
 import logging
 
@@ -11,6 +19,8 @@ from portal.certificates import keys
 from portal.certificates.models import Certificate, CertificateEvent
 from portal.certificates.pdf import CertificateDocument, FaceTooLong, render_certificate_pdf
 from portal.certificates.signing import sign_certificate_pdf
+from portal.clock import local_time
+from portal.display import mask_id_number
 from portal.extensions import db
 from portal.standard import codes
 from portal.standard.fields import FIELDS
@@ -61,23 +71,44 @@ def person_rows(cert):
             for p in cert.persons]
 
 
+def page_facts(cert):
+    """What a certificate's pages (查看, 打印) show: face and business rows, persons with masked ID numbers,
+    the type, the cancellation time (Beijing)."""
+    persons = [dict(p, id_number=mask_id_number(p["id_number"])) for p in person_rows(cert)]
+    return dict(cert=cert, crane=codes.crane_type(cert.crane_type), face=face_rows(cert),
+                business=business_rows(cert), persons=persons, cancelled_at=local_time(cert.cancelled_at))
+
+
 def face_person_rows(cert):
     """The persons as the certificate prints them: no phone number (PIPL); the face masks the ID number."""
     return [{key: value for key, value in row.items() if key != "phone"} for row in person_rows(cert)]
 
 
+def status_note(cert):
+    """The mark a cancelled certificate's face carries: 已注销 and the (Beijing) date; None while valid."""
+    cancelled = local_time(cert.cancelled_at)
+    if cert.status != "cancelled" or cancelled is None:
+        return None
+    return f"已注销（{cancelled.year}年{cancelled.month}月{cancelled.day}日）"
+
+
 def build_document(cert):
-    """The printable document of a certificate."""
+    """The printable document of a certificate as it stands now (a cancelled one carries its 已注销 mark)."""
     crane = codes.crane_type(cert.crane_type)
     return CertificateDocument(
         number=cert.number, holder_name=cert.holder_name, holder_uscc=cert.holder_uscc,
         crane_type_name=f"{crane.name}（{crane.letter}）", face=face_rows(cert), business=business_rows(cert),
         persons=face_person_rows(cert), authority_name=cert.authority_name, authority_uscc=cert.authority_uscc,
-        issue_date=cert.issue_date, valid_until=cert.valid_until, verify_url=verify_url(cert))
+        issue_date=cert.issue_date, valid_until=cert.valid_until, verify_url=verify_url(cert),
+        status_note=status_note(cert))
 
 
 def pdf_relative_path(cert):
     return f"pdf/{cert.year}/{cert.ecert_id}.pdf"
+
+
+def cancelled_pdf_relative_path(cert):
+    return f"pdf/{cert.year}/{cert.ecert_id}.cancelled.pdf"
 
 
 def seal_certificate(certificate_id):
@@ -128,10 +159,50 @@ def warm_up_sealing(authorities):
 
 
 def read_signed_pdf(cert):
-    """The signed PDF bytes, or None while it is not ready."""
+    """The PDF first signed for the certificate, or None while it is not ready (for a cancelled certificate
+    this is the unmarked original: only admins get it, see :func:`deliverable_pdf`)."""
     if cert.pdf_state != "signed" or not cert.pdf_path:
         return None
     return storage.read_bytes(cert.pdf_path)
+
+
+class PdfUnavailable(Exception):
+    """No PDF can be handed out for the certificate now; the message says why, in Chinese."""
+
+
+def read_cancelled_pdf(cert):
+    """The cancelled rendition (face with its 已注销 mark, sealed again), made and stored on its first request.
+
+    Made on demand rather than in the cancelling transaction: a cancellation never fails or waits for the
+    seal, and certificates cancelled before this rendition existed get one too. Two requests at once may
+    both make it; the stored file is written atomically, and either copy is valid.
+    """
+    relative = cancelled_pdf_relative_path(cert)
+    try:
+        return storage.read_bytes(relative)
+    except FileNotFoundError:
+        pass
+    try:
+        signed = sign_certificate_pdf(render_certificate_pdf(build_document(cert)), keys.signer_for(cert.authority_uscc),
+                                      cert.authority_name)
+    except keys.CredentialsMissing:
+        raise PdfUnavailable(f"发证机关 {cert.authority_name} 尚未配置电子签章密钥，无法出具带“已注销”标记的电子证照，"
+                             "请联系系统管理员") from None
+    except FaceTooLong as exc:
+        raise PdfUnavailable(str(exc)) from None
+    storage.write_bytes(relative, signed)
+    return signed
+
+
+def deliverable_pdf(cert):
+    """What every download of the certificate's PDF hands out: the signed file, or once the certificate is
+    cancelled its 已注销 rendition (never the unmarked original). None while the first seal is pending.
+
+    Raises PdfUnavailable when a cancelled certificate's rendition cannot be sealed.
+    """
+    if cert.status == "cancelled":
+        return read_cancelled_pdf(cert)
+    return read_signed_pdf(cert)
 
 
 def queue_seals(certificate_ids, chunk=SEAL_CHUNK):

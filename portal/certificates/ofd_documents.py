@@ -6,7 +6,8 @@ pipeline, the pages and the CLI call:
 * :func:`license_id_for` — the certificate's GB/T 36904 identifier (LICENSE_TYPE_CODE from config);
 * :func:`certificate_ofd` — the OFD bytes of a certificate under its authority's SM2 seal;
 * :func:`verify_ofd_bytes` — seal, integrity and the certificate's current status, like
-  :func:`portal.certificates.verification.verify_pdf_bytes` for PDFs.
+  :func:`portal.certificates.verification.verify_pdf_bytes` for PDFs;
+* :func:`verify_certificate_file` — either, by what the file is (``certs verify``, the public page).
 """
 import datetime as dt
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from portal.certificates.interim_layout import interim_layout
 from portal.certificates.models import Certificate
 from portal.certificates.ofd_seal import sealed_ofd_from_page
 from portal.certificates.ofd_verify import OfdCheck, verify_ofd
-from portal.certificates.verification import PdfVerification
+from portal.certificates.verification import PdfVerification, cancellation_problem, verify_pdf_bytes
 from portal.extensions import db
 from portal.standard.license_id import LicenseId, serial_for_certificate_number
 
@@ -54,16 +55,19 @@ def certificate_ofd(cert, signed_at=None):
 
 @dataclass
 class OfdVerification(PdfVerification):
-    """The PDF verdict's lines (signature, integrity, certificate, problems, conclusion) after the seal's."""
+    """The PDF verdict's lines (signature, integrity, certificate, problems, conclusion), the seal's first."""
 
     check: OfdCheck | None = None
 
     def lines(self):
         check = self.check
         yield f"电子签章：{'有效' if check.valid else '无效'}（{check.message}）"
+        yield from super().lines()
+
+    def seal_lines(self):
+        check = self.check
         if check.seal_name:
             yield f"印章：{check.seal_name}，签章者：{check.signer}，签章时间：{check.signed_at:%Y-%m-%d %H:%M:%S} UTC"
-        yield from super().lines()
 
 
 def verify_ofd_bytes(data):
@@ -77,6 +81,12 @@ def verify_ofd_bytes(data):
     if cert is None:
         problems.append("文件中找不到可识别的证书信息，或该证书不存在")
     elif cert.status != "issued":
-        problems.append(f"证书已于 {cert.cancelled_at:%Y-%m-%d} 注销：{cert.cancel_reason or ''}")
+        problems.append(cancellation_problem(cert))
     return OfdVerification(signature_valid=check.valid, unmodified=check.intact, certificate=cert,
-                           problems=problems, check=check)
+                           problems=problems, message=check.message, signer=check.signer, seal_name=check.seal_name,
+                           signed_at=check.signed_at, kind="OFD", check=check)
+
+
+def verify_certificate_file(data):
+    """A certificate file, PDF or OFD, judged as `certs verify` judges it (never raises)."""
+    return verify_ofd_bytes(data) if looks_like_ofd(data) else verify_pdf_bytes(data)

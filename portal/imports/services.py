@@ -20,7 +20,7 @@ from portal.background.models import Task
 from portal.certificates.attachments import AttachmentRefused, AttachmentUpload, StoredAttachment, \
     attachment_error, safe_filename, store_attachment
 from portal.certificates.documents import queue_seals
-from portal.certificates.issuing import NO_SIGNING_RIGHT, BatchRow, Issued, IssueRefused, check_context, \
+from portal.certificates.issuing import SIGNING_RIGHT_GRANTED_BY, BatchRow, Issued, IssueRefused, check_context, \
     issue_batch, taken_record_numbers
 from portal.certificates.models import Certificate
 from portal.extensions import db
@@ -67,7 +67,7 @@ def start_import(operator, filename, data, *, enqueue=True):
     if authority is None:
         raise ImportRefused("您没有所属的发证机关，不能批量导入；请联系系统管理员")
     if not operator.can_sign:
-        raise ImportRefused(NO_SIGNING_RIGHT + "，不能批量导入")
+        raise ImportRefused(f"您没有签章权限，不能批量导入。{SIGNING_RIGHT_GRANTED_BY}")
     total = count_import_rows(data, import_limits())  # the rows stay in the reader's child process
     if total == 0:
         raise ImportRefused("导入模板的“证照信息”表中没有填写任何数据（保持不变的示例行会被忽略），请填写后重新上传")

@@ -3,13 +3,11 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal import downloads
+from portal import clock, downloads
 from portal.access import area_required, get_certificate_or_404, may
-from portal.certificates.documents import business_rows, face_rows, person_rows
+from portal.certificates.documents import PdfUnavailable, page_facts
 from portal.certificates.issuing import IssueRefused, cancel_certificate
 from portal.certificates.models import STATUS_NAMES
-from portal.clock import local_time
-from portal.display import mask_id_number
 from portal.htmx import render_view
 from portal.maintenance import bp
 from portal.maintenance.forms import CancelForm, parse_search_args
@@ -39,12 +37,11 @@ def crane_list():
 
 def _detail(cert, form=None, errors=(), status=200):
     """The 查看 page with everything its sections need (one context builder)."""
-    persons = [dict(p, id_number=mask_id_number(p["id_number"])) for p in person_rows(cert)]
     context = dict(
-        cert=cert, crane=codes.crane_type(cert.crane_type), face=face_rows(cert), business=business_rows(cert),
-        persons=persons, events=event_rows(cert), cancelled_at=local_time(cert.cancelled_at),
-        form=form or CancelForm(), errors=list(errors), change_disabled=NO_CHANGE,
-        can_cancel=may(current_user, "cancel", cert), pdf_tags=PDF_TAGS, report_tags=REPORT_TAGS,
+        page_facts(cert), events=event_rows(cert), form=form or CancelForm(), errors=list(errors),
+        change_disabled=NO_CHANGE,
+        can_cancel=may(current_user, "cancel", cert), may_original=may(current_user, "download_original", cert),
+        pdf_tags=PDF_TAGS, report_tags=REPORT_TAGS,
         can_resend=may(current_user, "resend", cert) and cert.report_state in reporting.RESENDABLE_STATES)
     return render_template("maintenance/crane_detail.html", **context), status
 
@@ -59,10 +56,35 @@ def crane_detail(certificate_id):
 @bp.route("/crane/<int:certificate_id>/pdf")
 @area_required("maintenance")
 def crane_pdf(certificate_id):
-    """电子签章: the signed PDF inline in the browser, or why it is not there yet."""
-    cert = get_certificate_or_404(certificate_id, "download")
-    return downloads.signed_pdf(cert) or (
-        render_template("maintenance/pdf_missing.html", cert=cert, pdf_tags=PDF_TAGS), 404)
+    """电子签章: the signed PDF inline (a cancelled certificate's carries its 已注销 mark), or why it is not there."""
+    return _pdf(get_certificate_or_404(certificate_id, "download"))
+
+
+@bp.route("/crane/<int:certificate_id>/pdf/original")
+@area_required("maintenance")
+def crane_pdf_original(certificate_id):
+    """原始签章文件: the PDF first signed, without the 已注销 mark (admins only)."""
+    return _pdf(get_certificate_or_404(certificate_id, "download_original"), original=True)
+
+
+def _pdf(cert, original=False):
+    try:
+        response = downloads.signed_pdf(cert, original=original)
+    except PdfUnavailable as exc:
+        response, reason = None, str(exc)
+    else:
+        reason = None
+    return response or (render_template("maintenance/pdf_missing.html", cert=cert, pdf_tags=PDF_TAGS,
+                                        reason=reason), 404)
+
+
+@bp.route("/crane/<int:certificate_id>/print")
+@area_required("maintenance")
+def crane_print(certificate_id):
+    """打印: the certificate's facts on a page made for paper (no menu, no buttons)."""
+    cert = get_certificate_or_404(certificate_id)
+    return render_template("certificates/print.html", printed_at=clock.now(),
+                           back_url=url_for("maintenance.crane_detail", certificate_id=cert.id), **page_facts(cert))
 
 
 @bp.route("/crane/<int:certificate_id>/attachments/<int:attachment_id>")

@@ -83,7 +83,10 @@ def test_user_without_signing_right_can_fill_but_submit_is_refused(login_as):
     assert client.post("/entry/crane/new", data=_form(action="next")).status_code == 200
     response = client.post("/entry/crane/new", data=_form())
     assert response.status_code == 403
-    assert "您没有签章权限，无法生成电子证照" in response.get_data(as_text=True) and _count() == 0
+    body = response.get_data(as_text=True)
+    assert "您没有签章权限，无法生成电子证照" in body and _count() == 0
+    # who grants it, and no «fix the fields» for a right the clerk cannot give themselves
+    assert "签章权限由系统管理员" in body and "处需要修改" not in body
 
 
 def test_changing_crane_type_swaps_the_business_block(login_as):
