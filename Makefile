@@ -6,18 +6,26 @@ PORT ?= 5000
 TEST_WORKERS ?= auto  # pytest-xdist processes; each gets its own PostgreSQL database and Redis db
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed-stamp
+TEST_STAMP := $(VENV)/.installed-test-stamp
 
-.PHONY: install setup run test test-fast bench clean
+.PHONY: install install-test setup run test bench clean
 
 $(BIN)/python:
 	$(PY) tools/bootstrap_venv.py $(VENV)
 
 $(STAMP): setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
 
+# The test extra (Playwright, the independent OFD reader, …) is large: only `make test` and `make bench` need it.
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
+
 install: $(STAMP)
+
+install-test: $(TEST_STAMP)
 
 ## setup: venv, install, migrate the embedded SQLite database, seed the demo (no server)
 setup: install
@@ -29,11 +37,11 @@ run: setup
 	$(FLASK) serve --port $(PORT)
 
 ## test: the whole suite (PostgreSQL/Redis/Chromium tests skip when absent unless REQUIRE_SERVICES=1)
-test: install
+test: install-test
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 ## bench: print the benchmark figures
-bench: setup
+bench: setup install-test
 	$(BIN)/python bench/run_all.py
 
 clean:

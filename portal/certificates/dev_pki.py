@@ -8,13 +8,9 @@ per process into an :class:`~.signing.AuthoritySigner`.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import logging
 import os
-import re
 import threading
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography import x509
@@ -24,6 +20,7 @@ from cryptography.x509.oid import NameOID
 
 from portal import clock
 
+from .key_directory import KeyDirectory, write_private_file, write_public_file
 from .signing import AuthoritySigner, CredentialsMissing, PkiError
 
 log = logging.getLogger(__name__)
@@ -32,36 +29,11 @@ __all__ = ["DevPki", "ROOT_CA_NAME"]
 
 ROOT_CA_NAME = "Shanxi Crane Certificates Dev Root CA"
 
-_USCC_RE = re.compile(r"^[0-9A-HJ-NP-RTUW-Y]{18}$")
-
-
 _signer_cache: dict[tuple[str, str], tuple[tuple, AuthoritySigner]] = {}
 _signer_cache_lock = threading.Lock()
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Write *data* atomically to *path* with mode 0600."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _write_public(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-class DevPki:
+class DevPki(KeyDirectory):
     """A development PKI in *root_dir* (e.g. ``instance/pki``).
 
     Layout::
@@ -75,62 +47,17 @@ class DevPki:
     ROOT_VALIDITY = dt.timedelta(days=365 * 20)
     AUTHORITY_VALIDITY = dt.timedelta(days=365 * 10)
 
-    def __init__(self, root_dir: str | os.PathLike, passphrase: bytes):
-        if isinstance(passphrase, str):
-            passphrase = passphrase.encode("utf-8")
-        if not passphrase:
-            raise PkiError("a non-empty passphrase is required")
-        self.root_dir = Path(root_dir)
-        self.__passphrase = bytes(passphrase)
-        self._lock = threading.RLock()
-
-    def __repr__(self) -> str:
-        return f"<DevPki {str(self.root_dir)!r}>"
-
-    __str__ = __repr__
-
-    def __reduce__(self):
-        raise TypeError("DevPki holds a passphrase and cannot be pickled")
-
-    # -- paths ------------------------------------------------------------
-    @property
-    def root_cert_path(self) -> Path:
-        return self.root_dir / "root-ca.pem"
-
     @property
     def root_key_path(self) -> Path:
         return self.root_dir / "root-ca.key.pem"
 
-    def authority_dir(self, uscc: str) -> Path:
-        if not isinstance(uscc, str) or not _USCC_RE.match(uscc):
-            raise PkiError(f"not a unified social credit code: {uscc!r}")
-        return self.root_dir / "authorities" / uscc
-
-    # -- locking ------------------------------------------------------------
-    @contextmanager
-    def _locked(self):
-        """Thread lock + advisory file lock (several processes share the dir)."""
-        with self._lock:
-            self.root_dir.mkdir(parents=True, exist_ok=True)
-            try:
-                os.chmod(self.root_dir, 0o700)
-            except OSError:  # pragma: no cover - not our directory
-                pass
-            fd = os.open(self.root_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
-
     # -- keys ---------------------------------------------------------------
     def _encryption(self):
-        return serialization.BestAvailableEncryption(self.__passphrase)
+        return serialization.BestAvailableEncryption(self._passphrase)
 
     def _load_key(self, path: Path):
         try:
-            return serialization.load_pem_private_key(path.read_bytes(), password=self.__passphrase)
+            return serialization.load_pem_private_key(path.read_bytes(), password=self._passphrase)
         except FileNotFoundError:
             raise CredentialsMissing(f"key file missing: {path}") from None
         except (ValueError, TypeError):
@@ -192,7 +119,7 @@ class DevPki:
                 .add_extension(ski, critical=False)
                 .sign(key, hashes.SHA256())
             )
-            _write_private(
+            write_private_file(
                 self.root_key_path,
                 key.private_bytes(
                     serialization.Encoding.PEM,
@@ -200,7 +127,7 @@ class DevPki:
                     self._encryption(),
                 ),
             )
-            _write_public(self.root_cert_path, cert.public_bytes(serialization.Encoding.PEM))
+            write_public_file(self.root_cert_path, cert.public_bytes(serialization.Encoding.PEM))
             log.info("created development root CA in %s", self.root_dir)
             return cert
 
@@ -275,7 +202,7 @@ class DevPki:
             )
             adir.mkdir(parents=True, exist_ok=True)
             os.chmod(adir, 0o700)
-            _write_private(
+            write_private_file(
                 adir / "key.pem",
                 key.private_bytes(
                     serialization.Encoding.PEM,
@@ -283,7 +210,7 @@ class DevPki:
                     self._encryption(),
                 ),
             )
-            _write_public(adir / "cert.pem", cert.public_bytes(serialization.Encoding.PEM))
+            write_public_file(adir / "cert.pem", cert.public_bytes(serialization.Encoding.PEM))
         with _signer_cache_lock:
             _signer_cache.pop(self._cache_key(uscc), None)
         log.info("created signing credentials for authority %s", uscc)

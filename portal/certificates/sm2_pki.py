@@ -19,13 +19,10 @@ has no SM2. ``openssl x509 -text`` reads them.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import hashlib
 import logging
 import os
 import secrets
-import threading
-from contextlib import contextmanager
 from pathlib import Path
 
 from asn1crypto import pem, x509
@@ -33,7 +30,7 @@ from asn1crypto import pem, x509
 from .seal_picture import seal_png
 from .seal_signer import LocalSealSigner
 from .ses import make_seal
-from .dev_pki import _USCC_RE, _write_private, _write_public
+from .key_directory import KeyDirectory, write_private_file, write_public_file
 from .signing import CredentialsMissing, PkiError
 from .sm2 import KDF_ITERATIONS, OID_SM2_WITH_SM3, Sm2Error, Sm2PrivateKey, Sm2PublicKey
 
@@ -101,56 +98,19 @@ def _key_id(cert: x509.Certificate) -> bytes | None:
     return cert.key_identifier
 
 
-class Sm2DevPki:
+class Sm2DevPki(KeyDirectory):
     """The SM2 development PKI under *root_dir* (``<PKI_DIR>/sm2``)."""
 
     def __init__(self, root_dir: str | os.PathLike, passphrase: bytes | str, kdf_iterations: int = KDF_ITERATIONS):
-        if isinstance(passphrase, str):
-            passphrase = passphrase.encode("utf-8")
-        if not passphrase:
-            raise PkiError("a non-empty passphrase is required")
-        self.root_dir = Path(root_dir)
-        self.__passphrase = bytes(passphrase)
+        super().__init__(root_dir, passphrase)
         self._kdf_iterations = kdf_iterations
-        self._lock = threading.RLock()
         self._signers: dict[str, tuple[tuple, LocalSealSigner]] = {}
         self._cas: dict[str, tuple[tuple, tuple[x509.Certificate, Sm2PrivateKey]]] = {}
-
-    def __repr__(self) -> str:
-        return f"<Sm2DevPki {str(self.root_dir)!r}>"
-
-    __str__ = __repr__
-
-    def __reduce__(self):
-        raise TypeError("Sm2DevPki holds a passphrase and cannot be pickled")
-
-    # -- paths ---------------------------------------------------------------------------
-    @property
-    def root_cert_path(self) -> Path:
-        return self.root_dir / "root-ca.pem"
-
-    def authority_dir(self, uscc: str) -> Path:
-        if not isinstance(uscc, str) or not _USCC_RE.match(uscc):
-            raise PkiError(f"not a unified social credit code: {uscc!r}")
-        return self.root_dir / "authorities" / uscc
-
-    @contextmanager
-    def _locked(self):
-        """Thread lock + advisory file lock (web and worker processes share the directory)."""
-        with self._lock:
-            self.root_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(self.root_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
 
     # -- files ---------------------------------------------------------------------------
     def _load_key(self, path: Path) -> Sm2PrivateKey:
         try:
-            return Sm2PrivateKey.from_encrypted_pem(path.read_bytes(), self.__passphrase)
+            return Sm2PrivateKey.from_encrypted_pem(path.read_bytes(), self._passphrase)
         except FileNotFoundError:
             raise CredentialsMissing(f"SM2 key file missing: {path}") from None
         except Sm2Error:
@@ -182,8 +142,8 @@ class Sm2DevPki:
             cert_path, key_path = self.root_dir / f"{path_stem}.pem", self.root_dir / f"{path_stem}.key.pem"
         else:
             cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-        _write_private(key_path, key.encrypted_pem(self.__passphrase, self._kdf_iterations))
-        _write_public(cert_path, _pem_cert(der))
+        write_private_file(key_path, key.encrypted_pem(self._passphrase, self._kdf_iterations))
+        write_public_file(cert_path, _pem_cert(der))
         return load_certificate(der), key
 
     def _ensure(self, stem: str, subject: x509.Name, issuer, validity, ca) -> tuple[x509.Certificate, Sm2PrivateKey]:
@@ -250,7 +210,7 @@ class Sm2DevPki:
                 signer_certs=[cert.dump()], picture_png=seal_png(name), picture_mm=(SEAL_SIZE_MM, SEAL_SIZE_MM),
                 valid_start=now - dt.timedelta(days=1), valid_end=cert.not_valid_after, created=now,
                 maker_cert=maker_cert.dump(), maker_sign=maker_key.sign)
-            _write_public(adir / "seal.esl", seal)
+            write_public_file(adir / "seal.esl", seal)
         with self._lock:
             self._signers.pop(uscc, None)
         log.info("created SM2 seal credentials for authority %s", uscc)
