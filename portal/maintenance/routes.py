@@ -11,7 +11,8 @@ from portal.certificates.models import STATUS_NAMES
 from portal.htmx import render_view
 from portal.maintenance import bp
 from portal.maintenance.forms import CancelForm, parse_search_args
-from portal.maintenance.services import COUNT_CAP, PDF_TAGS, REPORT_TAGS, event_rows, search_certificates
+from portal.maintenance.services import COUNT_CAP, PDF_TAGS, REPORT_TAGS, event_rows, search_certificates, \
+    visible_import_tasks
 from portal.platform import reporting
 from portal.platform.service import person_finder
 from portal.standard import codes
@@ -30,9 +31,10 @@ def crane_list():
     """The certificates the user may see, searchable and paginated; an htmx search gets the rows only."""
     filters, page, errors = parse_search_args(request.args)
     pagination = None if errors else search_certificates(current_user, filters, page)
+    task_links = visible_import_tasks(current_user, pagination.items) if pagination else set()
     return render_view("maintenance/crane_list.html", "maintenance/_rows.html", filters=filters,
                        pagination=pagination, errors=errors, statuses=STATUS_NAMES, crane_type=codes.crane_type,
-                       pdf_tags=PDF_TAGS, report_tags=REPORT_TAGS, count_cap=COUNT_CAP)
+                       pdf_tags=PDF_TAGS, report_tags=REPORT_TAGS, count_cap=COUNT_CAP, task_links=task_links)
 
 
 def _detail(cert, form=None, errors=(), status=200):
