@@ -190,3 +190,22 @@ def test_the_counters_go_on_polling_until_every_certificate_is_sealed_and_sent(d
     assert "hx-trigger" not in body  # all sealed and sent: nothing left to wait for
     detail = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert 'class="pdf-signed">3<' in detail
+
+
+def test_row_errors_cite_the_failure_reports_rows_as_well_as_the_uploaded_files(imported, login_as):
+    import re
+    client = login_as("clerk")
+    page = client.get(f"/tasks/{imported.id}").get_data(as_text=True)
+    assert "失败数据表格行号" in page and "原文件行号" in page
+    wb = openpyxl.load_workbook(io.BytesIO(client.get(f"/tasks/{imported.id}/failure-report").data))
+    certs, persons = wb["证照信息"], wb["人员信息"]
+    rows = re.findall(r'<tr><td>(\d+)</td>\s*<td class="report-row">(\d+)</td><td>(\d+)</td>', page)
+    assert {seq for seq, _, _ in rows} == {"3", "5"}
+    for seq, report_row, excel_row in rows:
+        assert str(certs.cell(int(report_row), 1).value) == seq  # that row of the report is this 序号
+        assert int(excel_row) == int(seq) + 1  # the uploaded file: header, then 序号 1 (example) at row 2
+    cited = re.search(r"失败数据表格第 (\d+) 行，原文件第 (\d+) 行", page)
+    report_row, excel_row = map(int, cited.groups())
+    assert report_row != excel_row
+    wrong_id = [c.value for c in persons[report_row]]
+    assert "140105198501010019" in wrong_id and str(wrong_id[0]) == "5"
