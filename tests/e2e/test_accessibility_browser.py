@@ -102,6 +102,12 @@ def test_axe_finds_nothing_serious_on_any_page(live_app, page, axe_path):
                        ("任务列表", "/tasks/"), ("任务详情", f"/tasks/{world['task']}"),
                        ("404", "/maintenance/crane/999999")):
         visit(name, path)
+    page.goto(url + f"/maintenance/crane/{world['valid']}")
+    page.click("#print-view")
+    page.wait_for_selector(".print-sheet")
+    page.emulate_media(media="print")  # on paper: the facts, no toolbar
+    assert not page.is_visible(".print-toolbar") and page.is_visible(".print-head h1")
+    page.emulate_media(media="screen")
     page.goto(url + "/maintenance/crane")
     lines = page.eval_on_selector_all("#certificate-rows td.mono, #certificate-rows td.date", LINES_OF)
     assert lines and all(count == 1 for _, count in lines), [x for x in lines if x[1] != 1]
