@@ -1,16 +1,13 @@
 """A cancelled certificate's PDF, wherever it is downloaded (证照维护, 委托授权, the public QR page), is its
 已注销 rendition with the date, sealed again; the file first signed stays available to admins only."""
-import re
-import subprocess
-
 import pytest
 
 from portal.certificates.documents import read_signed_pdf
 from portal.certificates.issuing import cancel_certificate
 from portal.certificates.verification import verify_pdf_bytes
 from portal.clock import local_time
-from portal.extensions import db
 from portal.platform.service import person_finder
+from tests.certificates.test_face_privacy import _text as _face_text
 from tests.delegation.helpers import grant, taiyuan_certificate, user
 
 
@@ -20,14 +17,6 @@ def cancelled(demo):
     original = read_signed_pdf(cert)
     cancel_certificate(user("clerk"), cert, "设备已拆除", find_person=person_finder())
     return cert, original
-
-
-def _face_text(pdf, tmp_path):
-    path = tmp_path / "face.pdf"
-    path.write_bytes(pdf)
-    out = subprocess.run(["pdftotext", "-enc", "UTF-8", "-raw", str(path), "-"], capture_output=True, text=True,
-                         check=True, timeout=60).stdout
-    return re.sub(r"\s+", "", out)
 
 
 def _mark(cert):
