@@ -140,6 +140,7 @@ def _footer(sheet: _Sheet, doc: CertificateDocument, license_id: str | None) -> 
                            (y1 + 52.0, f"发证日期：{format_date(doc.issue_date, '')}")):
         sheet.text(x1 - 8.0 - sheet.font.text_width(line, 10.0), baseline, line, 10.0)
     sheet.items.append(Line(_LEFT, y2 + 8.0, _RIGHT, y2 + 8.0, line_width=0.3))
-    keywords = (doc.number, doc.holder_name, doc.authority_name) + ((license_id,) if license_id else ())
+    keywords = (doc.number, doc.holder_name, doc.authority_name) + ((license_id,) if license_id else ()) + (
+        (doc.status_note,) if doc.status_note else ())  # as in the PDF: the 已注销 copy says so in its metadata
     return Page(width=_W, height=_H, items=tuple(sheet.items), font_name=FONT_NAME, font_path=str(FONT_PATH),
                 seal_box=SEAL_BOX, title=f"{doc.title or CERTIFICATE_TITLE} {doc.number}", keywords=keywords)

@@ -20,7 +20,8 @@ from portal.certificates.interim_layout import interim_layout
 from portal.certificates.models import Certificate
 from portal.certificates.ofd_seal import sealed_ofd_from_page
 from portal.certificates.ofd_verify import OfdCheck, verify_ofd
-from portal.certificates.verification import PdfVerification, cancellation_problem, verify_pdf_bytes
+from portal.certificates.verification import CANCELLED_MARK, PdfVerification, cancellation_problem, \
+    verify_pdf_bytes
 from portal.extensions import db
 from portal.standard.license_id import LicenseId, serial_for_certificate_number
 
@@ -84,7 +85,8 @@ def verify_ofd_bytes(data):
         problems.append(cancellation_problem(cert))
     return OfdVerification(signature_valid=check.valid, unmodified=check.intact, certificate=cert,
                            problems=problems, message=check.message, signer=check.signer, seal_name=check.seal_name,
-                           signed_at=check.signed_at, kind="OFD", check=check)
+                           signed_at=check.signed_at, kind="OFD", check=check,
+                           marked_cancelled=check.intact and CANCELLED_MARK in check.doc_info.get("Keywords", ""))
 
 
 def verify_certificate_file(data):

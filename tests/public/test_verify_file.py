@@ -120,3 +120,11 @@ def test_the_post_needs_its_csrf_token(demo, client, app):
     accepted = client.post(URL, data={"csrf_token": token, "file": (io.BytesIO(b"%PDF-1.7"), "a.pdf")},
                            content_type="multipart/form-data")
     assert accepted.status_code == 200 and "验证未通过" in _text(accepted)
+
+
+def test_an_ofd_made_after_the_cancellation_says_it_carries_the_mark(cert, client):
+    before = certificate_ofd(cert)
+    cancel_certificate(_clerk(), cert, "设备已拆除", find_person=person_finder())
+    assert "注销前出具" in _text(_upload(client, before, "证照.ofd"))
+    after = _text(_upload(client, certificate_ofd(cert), "证照.ofd"))
+    assert "带有“已注销”标记" in after and "已注销（注销日期：" in after
