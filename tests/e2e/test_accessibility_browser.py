@@ -154,6 +154,10 @@ def test_axe_finds_nothing_serious_on_any_page(live_app, page, axe_path):
                        ("被授权打印", f"/delegation/{world['grant']}/certificates/{world['valid']}/print"),
                        ("403", "/maintenance/crane")):
         visit(name, path)
+    listed = page.locator("#delegated-rows button:has-text('变更')").first
+    page.goto(url + f"/delegation/{world['grant']}/certificates")
+    assert listed.is_disabled() and listed.evaluate("b => getComputedStyle(b).cursor") == "not-allowed"
+    assert listed.evaluate("b => getComputedStyle(b).color") == "rgb(75, 85, 99)"  # grey, not the links' blue
     page.goto(url + f"/delegation/{world['grant']}/certificates/{world['valid']}")
     change = page.locator("button:has-text('变更')")
     assert change.is_disabled() and "R13" not in page.inner_text("main")
