@@ -106,7 +106,8 @@ def scope_tasks(query, user):
 
 
 def may(user, action, obj):
-    """May this user do this action on this object? Actions: view, download, cancel, resend, issue."""
+    """May this user do this action on this object? Actions: view, download, download_original, cancel,
+    resend, issue."""
     if not (user and user.is_authenticated and user.is_active):
         return False
     if isinstance(obj, Certificate):
@@ -120,6 +121,8 @@ def may(user, action, obj):
             return user.role == "clerk" and mine and obj.status == "issued"
         if action == "resend":
             return user.role == "admin" or (user.role == "supervisor" and mine)
+        if action == "download_original":  # a cancelled certificate's PDF as first signed, without its mark
+            return user.role == "admin"
         return False
     if isinstance(obj, Task):
         if action not in ("view", "download"):

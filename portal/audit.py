@@ -1,5 +1,9 @@
-"""The audit log: its table, and writing to it (the caller's transaction commits an entry with its change)."""
+"""The audit log: its table, writing to it (the caller's transaction commits an entry with its change), and
+the Chinese names of its action codes (portal/data/audit_actions.csv, loaded once)."""
+import csv
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import has_request_context, request
@@ -35,3 +39,18 @@ def record(action, actor=None, target="", detail="", actor_name=None):
     )
     db.session.add(entry)
     return entry
+
+
+ACTIONS_CSV = Path(__file__).parent / "data" / "audit_actions.csv"
+
+
+@cache
+def action_names():
+    """{action code: 中文名称}, in the table's order."""
+    with ACTIONS_CSV.open(encoding="utf-8", newline="") as table:
+        return {row["code"].strip(): row["name"].strip() for row in csv.DictReader(table)}
+
+
+def action_name(code):
+    """The action's Chinese name; an unknown code is shown as it is."""
+    return action_names().get(code, code)

@@ -1,4 +1,5 @@
 """Command-line tools: flask --app wsgi seed-demo | users create | tasks resume | serve."""
+import os
 import sys
 
 import click
@@ -119,6 +120,15 @@ def resume_command(minutes):
     click.echo(f"已重新排队 {len(ids)} 个任务" + (f"：{', '.join(map(str, ids))}" if ids else ""))
 
 
+def served_base_url(host, port, environ=os.environ):
+    """The address QR codes print when serving on host:port: PUBLIC_BASE_URL when set, else this server
+    (a wildcard host as loopback), so that `make run PORT=5001` prints codes that open on port 5001."""
+    if environ.get("PUBLIC_BASE_URL"):
+        return environ["PUBLIC_BASE_URL"]
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{shown}:{port}"
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
@@ -126,6 +136,7 @@ def resume_command(minutes):
 def serve_command(host, port):
     """Serve the portal with the embedded services (in-process worker, platform simulator)."""
     app = current_app._get_current_object()
+    app.config["PUBLIC_BASE_URL"] = served_base_url(host, port)
     if not app.config.get("REDIS_URL"):
         start_embedded_worker(app, threads=2)
         start_ticker(app)
@@ -133,7 +144,7 @@ def serve_command(host, port):
     if not app.config.get("PLATFORM_URL"):
         simulator = embedded_simulator(port=app.config["PLATFORM_SIM_PORT"])
         click.echo(f"全国工程质量安全监管信息平台（模拟器）：{simulator.url}/_sim/reports")
-    click.echo(f"证照管理系统： http://{host}:{port}/")
+    click.echo(f"证照管理系统： http://{host}:{port}/（二维码地址：{app.config['PUBLIC_BASE_URL']}）")
     from werkzeug.serving import run_simple  # app.run() is ignored inside a flask command
     run_simple(host, port, app, threaded=True, use_reloader=False)
 

@@ -54,6 +54,10 @@ class Config:
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "200")) * 1024 * 1024
+    # 上传核验 (public): the largest certificate file checked, and checks per PUBLIC_LOOKUP_WINDOW per client IP.
+    # A certificate PDF or OFD of this system is well under 1 MB; the bound keeps strangers' uploads cheap.
+    PUBLIC_VERIFY_MAX_MB = int(os.environ.get("PUBLIC_VERIFY_MAX_MB", "5"))
+    PUBLIC_VERIFY_LIMIT = int(os.environ.get("PUBLIC_VERIFY_LIMIT", "10"))
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead; a clerk may keep a form open all morning
 
     # The business clock (portal.clock): every «today», number year and time shown. Stored times are UTC.

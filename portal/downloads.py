@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import abort, send_file
 
 from portal import storage
-from portal.certificates.documents import read_sealed_ofd, read_signed_pdf
+from portal.certificates.documents import deliverable_ofd, deliverable_pdf, read_signed_pdf
 
 OFD_MIMETYPE = "application/ofd"
 
@@ -21,20 +21,29 @@ def private_file(data, mimetype, download_name, as_attachment=True):
     return response
 
 
-def signed_pdf(cert):
-    """The sealed PDF shown inline in the browser, or None while it is not signed."""
-    data = read_signed_pdf(cert)
+def signed_pdf(cert, original=False):
+    """The sealed PDF shown inline in the browser, or None while it is not signed.
+
+    A cancelled certificate's PDF is its 已注销 rendition; `original` (admins only: the caller checks)
+    gives the file first signed instead. Raises documents.CopyUnavailable when the rendition cannot be made.
+    """
+    data = read_signed_pdf(cert) if original else deliverable_pdf(cert)
     if data is None:
         return None
-    return private_file(data, "application/pdf", f"{cert.number}.pdf", as_attachment=False)
+    suffix = "（已注销）" if cert.status == "cancelled" and not original else ""
+    return private_file(data, "application/pdf", f"{cert.number}{suffix}.pdf", as_attachment=False)
 
 
 def sealed_ofd(cert):
-    """The OFD under the SM2 electronic seal as a download (no browser shows OFD), or None while there is none."""
-    data = read_sealed_ofd(cert)
+    """The OFD under the SM2 electronic seal as a download (no browser shows OFD), or None while there is none.
+
+    A cancelled certificate's OFD is its 已注销 rendition. Raises documents.CopyUnavailable when it cannot be made.
+    """
+    data = deliverable_ofd(cert)
     if data is None:
         return None
-    return private_file(data, OFD_MIMETYPE, f"{cert.number}.ofd")
+    suffix = "（已注销）" if cert.status == "cancelled" else ""
+    return private_file(data, OFD_MIMETYPE, f"{cert.number}{suffix}.ofd")
 
 
 def attachment(cert, attachment_id):

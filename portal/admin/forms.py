@@ -12,7 +12,9 @@ class UserForm(FlaskForm):
     username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=64),
                                                Regexp(r"^[A-Za-z0-9_.-]+$", message="用户名只能包含字母、数字、下划线、点和横线")])
     display_name = StringField("姓名", validators=[Optional(), Length(max=64)])
-    role = SelectField("角色", choices=list(ROLES.items()))
+    # No role until the admin picks one: a default would make a careless 新建用户 a 系统管理员.
+    role = SelectField("角色", choices=[("", "请选择角色")] + list(ROLES.items()),
+                       validators=[DataRequired("请选择用户角色（录证人员、主管、被授权用户或系统管理员）")])
     phone = StringField("手机号码", validators=[DataRequired("请输入手机号码，用于接收登录验证码"), PHONE])
     authorities = SelectMultipleField("所属发证机关", coerce=int)
     can_sign = BooleanField("签章权限")

@@ -1,4 +1,5 @@
 """系统管理: users, issuing authorities, audit log."""
+import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -7,6 +8,7 @@ from portal.admin import bp
 from portal.admin.forms import AuthorityForm, PasswordResetForm, UserEditForm, UserForm
 from portal.admin.services import create_signing_key, create_user, reset_password, save_authority, \
     set_user_enabled, update_user
+from portal import audit
 from portal.audit import AuditEntry
 from portal.auth.forms import EmptyForm
 from portal.auth.models import User
@@ -156,12 +158,13 @@ def audit_log():
     query = db.select(AuditEntry).order_by(AuditEntry.id.desc())
     action = request.args.get("action", "").strip()
     actor = request.args.get("actor", "").strip()
-    if action:
-        query = query.where(AuditEntry.action.startswith(action))
+    if action:  # a code of the table; «login» also finds its login.* steps
+        query = query.where(sa.or_(AuditEntry.action == action, AuditEntry.action.startswith(action + ".")))
     if actor:
         query = query.where(AuditEntry.actor_name == actor.lower())
     page = paginate(query, page_arg(request.args), PAGE_SIZE)
-    return render_template("admin/audit.html", page=page, action=action, actor=actor)
+    return render_template("admin/audit.html", page=page, action=action, actor=actor,
+                           action_names=audit.action_names(), action_name=audit.action_name)
 
 
 @bp.route("/authorities/<int:authority_id>/key", methods=["POST"])

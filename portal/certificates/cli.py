@@ -10,8 +10,7 @@ from portal.certificates.authorities import Authority
 from portal.certificates.documents import read_sealed_ofd, read_signed_pdf, seal_certificate, seal_ofd_copy
 from portal.certificates.drafts import purge_stale_drafts
 from portal.certificates.models import Certificate
-from portal.certificates.ofd_documents import looks_like_ofd, missing_ofd_ids, seal_missing_ofds, verify_ofd_bytes
-from portal.certificates.verification import verify_pdf_bytes
+from portal.certificates.ofd_documents import missing_ofd_ids, seal_missing_ofds, verify_certificate_file
 from portal.extensions import db
 
 authority_cli = click.Group("authority", help="Issuing authorities: signing keys.")
@@ -109,7 +108,7 @@ def ofd_backfill_command():
 def verify_command(file):
     """Verify a certificate PDF or OFD: seal valid, document unmodified, certificate not cancelled."""
     data = Path(file).read_bytes()
-    result = verify_ofd_bytes(data) if looks_like_ofd(data) else verify_pdf_bytes(data)
+    result = verify_certificate_file(data)
     for line in result.lines():
         click.echo(line)
     sys.exit(0 if result.ok else 1)

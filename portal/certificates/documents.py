@@ -6,6 +6,13 @@ signature, and beside it the OFD (GB/T 33190) under its SM2 electronic seal (GB/
 by :func:`seal_ofd_copy` right after the PDF is stored, and its failure never costs the PDF: the
 certificate stays 已签章 and ``ofd_state`` / ``ofd_error`` say why its OFD is missing, until
 :func:`~.ofd_documents.seal_missing_ofds` (after the seal key is made) seals it.
+
+A cancelled certificate is handed out as a second rendition of each copy: its face with the red 已注销 mark
+and the date (``status_note``), sealed again by its authority — the authority's own signed statement that
+the certificate is void, which any validator accepts and nobody can mistake for the valid one. The files
+first sealed stay as they were (:func:`read_signed_pdf`, for admins). A stamp added to that file instead
+would either break its signature or hide behind an incremental update that validators call
+«签名后文件被修改».
 """
 import datetime as dt
 import logging
@@ -20,6 +27,8 @@ from portal.certificates.layout import layout_certificate
 from portal.certificates.ofd_seal import sealed_ofd_from_page
 from portal.certificates.pdf import CertificateDocument, FaceTooLong, render_certificate_pdf
 from portal.certificates.signing import sign_certificate_pdf
+from portal.clock import local_time
+from portal.display import mask_id_number
 from portal.extensions import db
 from portal.standard import codes
 from portal.standard.fields import FIELDS
@@ -73,24 +82,44 @@ def person_rows(cert):
             for p in cert.persons]
 
 
+def page_facts(cert):
+    """What a certificate's pages (查看, 打印) show: face and business rows, persons with masked ID numbers,
+    the type, the cancellation time (Beijing)."""
+    persons = [dict(p, id_number=mask_id_number(p["id_number"])) for p in person_rows(cert)]
+    return dict(cert=cert, crane=codes.crane_type(cert.crane_type), face=face_rows(cert),
+                business=business_rows(cert), persons=persons, cancelled_at=local_time(cert.cancelled_at))
+
+
 def face_person_rows(cert):
     """The persons as the certificate prints them: no phone number (PIPL); the face masks the ID number."""
     return [{key: value for key, value in row.items() if key != "phone"} for row in person_rows(cert)]
 
 
+def status_note(cert):
+    """The mark a cancelled certificate's face carries: 已注销 and the (Beijing) date; None while valid."""
+    cancelled = local_time(cert.cancelled_at)
+    if cert.status != "cancelled" or cancelled is None:
+        return None
+    return f"已注销（{cancelled.year}年{cancelled.month}月{cancelled.day}日）"
+
+
 def build_document(cert):
-    """The printable document of a certificate."""
+    """The printable document of a certificate as it stands now (a cancelled one carries its 已注销 mark)."""
     crane = codes.crane_type(cert.crane_type)
     return CertificateDocument(
         number=cert.number, holder_name=cert.holder_name, holder_uscc=cert.holder_uscc,
         crane_type_name=f"{crane.name}（{crane.letter}）", face=face_rows(cert), business=business_rows(cert),
         persons=face_person_rows(cert), authority_name=cert.authority_name, authority_uscc=cert.authority_uscc,
         issue_date=cert.issue_date, valid_until=cert.valid_until, verify_url=verify_url(cert),
-        license_id=cert.license_id)
+        license_id=cert.license_id, status_note=status_note(cert))
 
 
 def pdf_relative_path(cert):
     return f"pdf/{cert.year}/{cert.ecert_id}.pdf"
+
+
+def cancelled_pdf_relative_path(cert):
+    return f"pdf/{cert.year}/{cert.ecert_id}.cancelled.pdf"
 
 
 def seal_certificate(certificate_id):
@@ -153,10 +182,64 @@ def _warm_up_ofd_seals(sample_page, authorities):
 
 
 def read_signed_pdf(cert):
-    """The signed PDF bytes, or None while it is not ready."""
+    """The PDF first signed for the certificate, or None while it is not ready (for a cancelled certificate
+    this is the unmarked original: only admins get it, see :func:`deliverable_pdf`)."""
     if cert.pdf_state != "signed" or not cert.pdf_path:
         return None
     return storage.read_bytes(cert.pdf_path)
+
+
+class CopyUnavailable(Exception):
+    """No copy (PDF or OFD) can be handed out for the certificate now; the message says why, in Chinese."""
+
+
+def cancelled_ofd_relative_path(cert):
+    return f"ofd/{cert.year}/{cert.ecert_id}.cancelled.ofd"
+
+
+def _cancelled_rendition(relative, make):
+    """The cancelled rendition stored at *relative*, made by *make()* and stored on its first request.
+
+    Made on demand rather than in the cancelling transaction: a cancellation never fails or waits for the
+    seal, and certificates cancelled before this rendition existed get one too. Two requests at once may
+    both make it; the stored file is written atomically, and either copy is valid.
+    """
+    try:
+        return storage.read_bytes(relative)
+    except FileNotFoundError:
+        pass
+    data = make()
+    storage.write_bytes(relative, data)
+    return data
+
+
+def _no_key(cert, kind):
+    return CopyUnavailable(f"发证机关 {cert.authority_name} 尚未配置{kind}，无法出具带“已注销”标记的电子证照，"
+                           "请联系系统管理员")
+
+
+def read_cancelled_pdf(cert):
+    """The cancelled PDF rendition (face with its 已注销 mark, sealed again)."""
+    def make():
+        try:
+            return sign_certificate_pdf(render_certificate_pdf(build_document(cert)),
+                                        keys.signer_for(cert.authority_uscc), cert.authority_name)
+        except keys.CredentialsMissing:
+            raise _no_key(cert, "电子签章密钥") from None
+        except FaceTooLong as exc:
+            raise CopyUnavailable(str(exc)) from None
+    return _cancelled_rendition(cancelled_pdf_relative_path(cert), make)
+
+
+def deliverable_pdf(cert):
+    """What every download of the certificate's PDF hands out: the signed file, or once the certificate is
+    cancelled its 已注销 rendition (never the unmarked original). None while the first seal is pending.
+
+    Raises CopyUnavailable when a cancelled certificate's rendition cannot be sealed.
+    """
+    if cert.status == "cancelled":
+        return read_cancelled_pdf(cert)
+    return read_signed_pdf(cert)
 
 
 def queue_seals(certificate_ids, chunk=SEAL_CHUNK):
@@ -212,8 +295,27 @@ def seal_ofd_copy(cert):
 
 
 def read_sealed_ofd(cert):
-    """The OFD bytes every download hands out (证照维护, 委托授权, the public verification page), or None
-    while there is none. The one place to plug in another rendition (a cancelled certificate's)."""
+    """The OFD first sealed for the certificate, or None while there is none (for a cancelled certificate the
+    unmarked original: downloads go through :func:`deliverable_ofd`)."""
     if cert.ofd_state != "signed" or not cert.ofd_path:
         return None
     return storage.read_bytes(cert.ofd_path)
+
+
+def read_cancelled_ofd(cert):
+    """The cancelled OFD rendition: the 已注销 face under the authority's SM2 seal again."""
+    def make():
+        try:
+            return certificate_ofd(cert)
+        except seal_keys.CredentialsMissing:
+            raise _no_key(cert, " SM2 电子印章") from None
+    return _cancelled_rendition(cancelled_ofd_relative_path(cert), make)
+
+
+def deliverable_ofd(cert):
+    """The OFD every download hands out (证照维护, 委托授权, the public verification page), like
+    :func:`deliverable_pdf`: the sealed file, or a cancelled certificate's 已注销 rendition. None while there
+    is no OFD. Raises CopyUnavailable when the rendition cannot be sealed."""
+    if cert.ofd_state != "signed":
+        return None
+    return read_cancelled_ofd(cert) if cert.status == "cancelled" else read_sealed_ofd(cert)

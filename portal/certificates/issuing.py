@@ -28,7 +28,9 @@ from portal.standard.rules import CheckContext, RuleError, check_cancellation, c
     clean_certificate, clean_person
 from portal.standard.values import CertificateNumber
 
-NO_SIGNING_RIGHT = "您没有签章权限，无法生成电子证照"
+# Who to ask, said wherever the right is missing: a clerk cannot fix this by editing the form.
+SIGNING_RIGHT_GRANTED_BY = "签章权限由系统管理员在“系统管理 → 用户管理”中开通，如需开通请联系系统管理员"
+NO_SIGNING_RIGHT = f"您没有签章权限，无法生成电子证照。{SIGNING_RIGHT_GRANTED_BY}"
 
 
 class IssueRefused(Exception):

@@ -494,4 +494,6 @@ def layout_certificate(doc: CertificateDocument) -> Page:
         font_path=str(FONT_PATH),
         seal_box=SEAL_BOX,
         title=f"{doc.title} {doc.number}",
+        # the mark in the metadata too: a verifier tells the 已注销 rendition from the original without OCR
+        keywords=(doc.status_note,) if doc.status_note else (),
     )

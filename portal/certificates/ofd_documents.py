@@ -3,6 +3,7 @@
 * :func:`verify_ofd_bytes` — seal, integrity and the certificate's current status, like
   :func:`portal.certificates.verification.verify_pdf_bytes` for PDFs;
 * :func:`looks_like_ofd` — which of the two a file is;
+* :func:`verify_certificate_file` — either, by what the file is (``certs verify``, the public page);
 * :func:`queue_missing_ofds` / :func:`seal_missing_ofds` — after an authority's SM2 seal key is made (or the
   upgrade that brought OFDs), the certificates with a signed PDF and no OFD get theirs.
 
@@ -15,7 +16,8 @@ from portal.certificates import seal_keys
 from portal.certificates.documents import CUSTOM_LICENSE_ID, CUSTOM_NUMBER, seal_ofd_copy
 from portal.certificates.models import Certificate
 from portal.certificates.ofd_verify import OfdCheck, verify_ofd
-from portal.certificates.verification import PdfVerification
+from portal.certificates.verification import CANCELLED_MARK, PdfVerification, cancellation_problem, \
+    verify_pdf_bytes
 from portal.extensions import db
 
 
@@ -26,18 +28,21 @@ def looks_like_ofd(data):
 
 @dataclass
 class OfdVerification(PdfVerification):
-    """The PDF verdict's lines (signature, integrity, certificate, problems, conclusion) after the seal's."""
+    """The PDF verdict's lines (signature, integrity, certificate, problems, conclusion), the seal's first."""
 
     check: OfdCheck | None = None
 
     def lines(self):
         check = self.check
         yield f"电子签章：{'有效' if check.valid else '无效'}（{check.message}）"
+        yield from super().lines()
+
+    def seal_lines(self):
+        check = self.check
         if check.seal_name:
             yield f"印章：{check.seal_name}，签章者：{check.signer}，签章时间：{check.signed_at:%Y-%m-%d %H:%M:%S} UTC"
         if check.intact and check.doc_info.get(CUSTOM_LICENSE_ID):
             yield f"电子证照标识：{check.doc_info[CUSTOM_LICENSE_ID]}"
-        yield from super().lines()
 
 
 def verify_ofd_bytes(data):
@@ -51,11 +56,18 @@ def verify_ofd_bytes(data):
     if cert is None:
         problems.append("文件中找不到可识别的证书信息，或该证书不存在")
     elif cert.status != "issued":
-        problems.append(f"证书已于 {cert.cancelled_at:%Y-%m-%d} 注销：{cert.cancel_reason or ''}")
+        problems.append(cancellation_problem(cert))
     if cert is not None and check.doc_info.get(CUSTOM_LICENSE_ID) != cert.license_id:
         problems.append(f"文件中的电子证照标识与该证书登记的标识 {cert.license_id} 不一致")
     return OfdVerification(signature_valid=check.valid, unmodified=check.intact, certificate=cert,
-                           problems=problems, check=check)
+                           problems=problems, message=check.message, signer=check.signer, seal_name=check.seal_name,
+                           signed_at=check.signed_at, kind="OFD", check=check,
+                           marked_cancelled=check.intact and CANCELLED_MARK in check.doc_info.get("Keywords", ""))
+
+
+def verify_certificate_file(data):
+    """A certificate file, PDF or OFD, judged as `certs verify` judges it (never raises)."""
+    return verify_ofd_bytes(data) if looks_like_ofd(data) else verify_pdf_bytes(data)
 
 
 OFD_CHUNK = 100  # certificates per 'ofd' task (no PDF to render: some 25 ms each)

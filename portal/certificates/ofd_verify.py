@@ -135,11 +135,12 @@ def _text(element: ElementTree.Element | None) -> str:
 
 
 def read_ofd_info(files: dict[str, bytes]) -> dict:
-    """Title and CustomData (name → value) of OFD.xml's DocInfo."""
+    """Title, Keywords (joined by spaces) and CustomData (name → value) of OFD.xml's DocInfo."""
     info: dict[str, str] = {}
     doc_info = _xml(files, "OFD.xml").find("ofd:DocBody/ofd:DocInfo", _NS)
     if doc_info is not None:
         info["Title"] = _text(doc_info.find("ofd:Title", _NS))
+        info["Keywords"] = " ".join(_text(k) for k in doc_info.findall("ofd:Keywords/ofd:Keyword", _NS))
         for item in doc_info.findall("ofd:CustomDatas/ofd:CustomData", _NS):
             info[item.get("Name", "")] = _text(item)
     return info

@@ -5,15 +5,14 @@ from flask_login import current_user
 from portal import downloads
 from portal.access import area_required, may, roles_required
 from portal.auth.forms import EmptyForm
-from portal.certificates.documents import business_rows, face_rows, person_rows
+from portal.certificates.documents import CopyUnavailable, page_facts
 from portal.delegation import bp
 from portal.delegation.forms import GrantChangeForm, GrantForm
 from portal.delegation.services import MANAGERS, DelegationForbidden, active_grant, \
     active_grants, can_manage, change_delegation, get_managed_grant, grant_delegation, granted_certificate, \
     grantee_choices, list_grants, manageable_authorities, parse_codes, revoke_delegation, scope_words, \
     search_granted
-from portal.clock import local_time, today
-from portal.display import mask_id_number
+from portal.clock import now, today
 from portal.forms import FieldError, show_field_error
 from portal.htmx import render_view
 from portal.paging import page_arg
@@ -147,22 +146,33 @@ def certificate_detail(grant_id, certificate_id):
     """查看: 照面信息, 业务信息, 相关人员 (masked ID numbers), 附件, the sealed PDF; 变更 disabled (R13)."""
     grant = _grant_or_404(grant_id)
     cert = _certificate_or_404(grant, certificate_id)
-    persons = [dict(p, id_number=mask_id_number(p["id_number"])) for p in person_rows(cert)]
-    return render_template("delegation/certificate_detail.html", grant=grant, cert=cert,
-                           crane=codes.crane_type(cert.crane_type), face=face_rows(cert),
-                           business=business_rows(cert), persons=persons, change_refused=NO_CHANGE,
-                           cancelled_at=local_time(cert.cancelled_at))
+    return render_template("delegation/certificate_detail.html", grant=grant, change_refused=NO_CHANGE,
+                           **page_facts(cert))
+
+
+@bp.route("/<int:grant_id>/certificates/<int:certificate_id>/print")
+@area_required("delegation")
+def certificate_print(grant_id, certificate_id):
+    """打印: the certificate's facts on a page made for paper, as the delegate may see them (no phones)."""
+    grant = _grant_or_404(grant_id)
+    cert = _certificate_or_404(grant, certificate_id)
+    return render_template("certificates/print.html", show_phone=False, printed_at=now(), back_url=url_for(
+        "delegation.certificate_detail", grant_id=grant.id, certificate_id=cert.id), **page_facts(cert))
 
 
 @bp.route("/<int:grant_id>/certificates/<int:certificate_id>/pdf")
 @area_required("delegation")
 def certificate_pdf(grant_id, certificate_id):
-    """电子证照: the sealed PDF inline (application/pdf), or why it is not there yet (404)."""
+    """电子证照: the sealed PDF inline (a cancelled certificate's carries its 已注销 mark), or why not (404)."""
     cert = _certificate_or_404(_grant_or_404(grant_id), certificate_id)
     if not may(current_user, "download", cert):
         abort(404)
-    return downloads.signed_pdf(cert) or (
-        render_template("delegation/pdf_missing.html", cert=cert, grant_id=grant_id), 404)
+    try:
+        response, reason = downloads.signed_pdf(cert), None
+    except CopyUnavailable as exc:
+        response, reason = None, str(exc)
+    return response or (
+        render_template("delegation/pdf_missing.html", cert=cert, grant_id=grant_id, reason=reason), 404)
 
 
 @bp.route("/<int:grant_id>/certificates/<int:certificate_id>/ofd")
@@ -172,8 +182,12 @@ def certificate_ofd(grant_id, certificate_id):
     cert = _certificate_or_404(_grant_or_404(grant_id), certificate_id)
     if not may(current_user, "download", cert):
         abort(404)
-    return downloads.sealed_ofd(cert) or (render_template(
-        "certificates/ofd_missing.html", cert=cert, show_reason=False,
+    try:
+        response, reason = downloads.sealed_ofd(cert), None
+    except CopyUnavailable as exc:  # a cancelled certificate's 已注销 rendition could not be sealed
+        response, reason = None, str(exc)
+    return response or (render_template(
+        "certificates/ofd_missing.html", cert=cert, show_reason=False, reason=reason,
         back_url=url_for("delegation.certificate_detail", grant_id=grant_id, certificate_id=cert.id)), 404)
 
 

@@ -9,7 +9,7 @@ from portal.access import area_required, may
 from portal.auth.forms import EmptyForm
 from portal.certificates.attachments import AttachmentUpload
 from portal.certificates.drafts import NEED_SIGNING_RIGHT, may_keep_drafts
-from portal.certificates.issuing import NO_SIGNING_RIGHT, IssueRefused
+from portal.certificates.issuing import NO_SIGNING_RIGHT, SIGNING_RIGHT_GRANTED_BY, IssueRefused
 from portal.certificates.models import Certificate
 from portal.entry import bp
 from portal.entry.forms import STEP1_KEYS, read_draft_ids, read_persons, read_values
@@ -25,7 +25,7 @@ from portal.standard.fields import FIELD_BY_KEY, FIELDS, PERSON_FIELDS
 @area_required("entry")
 def index():
     """证照录入: the certificate-type cards."""
-    return render_template("entry/index.html")
+    return render_template("entry/index.html", signing_right_granted_by=SIGNING_RIGHT_GRANTED_BY)
 
 
 def _default_persons():
@@ -41,12 +41,14 @@ def _jurisdiction_choices():
     return [d for d in divisions if d is not None]
 
 
-def _wizard_context(step, values, persons, errors=(), drafts=(), submission_token=None, general=()):
+def _wizard_context(step, values, persons, errors=(), drafts=(), submission_token=None, general=(), refusal=None):
     """Everything wizard.html and its fragments need (one context builder for the page)."""
     field_errors, person_errors, block_errors = {}, {}, {"persons": [], "attachments": [], "certificate": []}
+    person_error_keys = {}  # person index → the fields its errors are about (marked aria-invalid)
     for error in errors:
         if error.person_index is not None:
             person_errors.setdefault(error.person_index, []).append(error.message)
+            person_error_keys.setdefault(error.person_index, set()).add(error.key)
         elif error.key in block_errors:
             block_errors[error.key].append(error.message)
         elif error.key in FIELD_BY_KEY:
@@ -56,11 +58,12 @@ def _wizard_context(step, values, persons, errors=(), drafts=(), submission_toke
     block_errors["certificate"] += list(general)
     return dict(step=step, values=values, persons=persons, fields=FIELDS, field_by_key=FIELD_BY_KEY,
                 person_fields=PERSON_FIELDS, field_errors=field_errors, person_errors=person_errors,
+                person_error_keys=person_error_keys,
                 block_errors=block_errors, drafts=list(drafts), crane_types=codes.crane_types(),
                 personnel_types=codes.personnel_types(), authorities=current_user.authorities,
                 divisions=_jurisdiction_choices(), submission_token=submission_token or secrets.token_urlsafe(16),
                 step1_keys=STEP1_KEYS, can_sign=current_user.can_sign, form=EmptyForm(),
-                error_count=len(errors) + len(general))
+                error_count=len(errors) + len(general), refusal=refusal, signing_right_granted_by=SIGNING_RIGHT_GRANTED_BY)
 
 
 @bp.route("/crane/new", methods=["GET", "POST"])
@@ -96,7 +99,8 @@ def new_certificate():
         return render_template("entry/wizard.html", **_wizard_context(step, errors=errors, **context))
     # 提交
     if not current_user.can_sign:
-        return render_template("entry/wizard.html", **_wizard_context(2, general=[NO_SIGNING_RIGHT], **context)), 403
+        # not a field to fix: the page says who grants the right, and keeps what was typed
+        return render_template("entry/wizard.html", **_wizard_context(2, refusal=NO_SIGNING_RIGHT, **context)), 403
     if upload_errors:
         return render_template("entry/wizard.html", **_wizard_context(2, general=upload_errors, **context)), 422
     try:

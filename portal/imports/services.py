@@ -20,7 +20,7 @@ from portal.background.models import Task
 from portal.certificates.attachments import AttachmentRefused, AttachmentUpload, StoredAttachment, \
     attachment_error, safe_filename, store_attachment
 from portal.certificates.documents import queue_seals
-from portal.certificates.issuing import NO_SIGNING_RIGHT, BatchRow, Issued, IssueRefused, check_context, \
+from portal.certificates.issuing import SIGNING_RIGHT_GRANTED_BY, BatchRow, Issued, IssueRefused, check_context, \
     issue_batch, taken_record_numbers
 from portal.certificates.models import Certificate
 from portal.extensions import db
@@ -67,7 +67,7 @@ def start_import(operator, filename, data, *, enqueue=True):
     if authority is None:
         raise ImportRefused("您没有所属的发证机关，不能批量导入；请联系系统管理员")
     if not operator.can_sign:
-        raise ImportRefused(NO_SIGNING_RIGHT + "，不能批量导入")
+        raise ImportRefused(f"您没有签章权限，不能批量导入。{SIGNING_RIGHT_GRANTED_BY}")
     total = count_import_rows(data, import_limits())  # the rows stay in the reader's child process
     if total == 0:
         raise ImportRefused("导入模板的“证照信息”表中没有填写任何数据（保持不变的示例行会被忽略），请填写后重新上传")
@@ -246,13 +246,31 @@ class _AttachmentStore:
         return self._by_name[name]
 
 
+def _cited(error, person_index, excel_rows, report_rows):
+    """An error about a person: with its 人员信息 row in the uploaded file and in the failure report."""
+    if person_index is None or person_index >= len(report_rows):
+        return error
+    excel_row = excel_rows[person_index] if person_index < len(excel_rows) else None
+    return dict(error, person_excel_row=excel_row, person_report_row=report_rows[person_index])
+
+
 def _write_failures(task_id, failed_rows, file_problems, person_failures=()):
     """The failure report (template layout + 错误信息, both sheets; None without failed rows) and a compact JSON
     of the errors for the task page, including problems of the file not tied to a row."""
+    # Rows are cited twice, labelled: the uploaded file's row (excel_row) and the failure report's
+    # (report_row), which the clerk opens to fix them; the report writes failed rows in this order, each
+    # certificate row's persons on the 人员信息 sheet in turn, then the persons of no certificate row.
     compact = [{"row": None, "excel_row": None, "errors": [error_dict(e)]} for e in file_problems]
-    compact += [{"row": row.seq, "excel_row": row.excel_row, "errors": [error_dict(e) for e in errors]}
-                for row, errors in failed_rows]
-    compact += [person_failure_dict(p) for p in person_failures]
+    person_report_row = 1  # the header
+    for cert_report_row, (row, errors) in enumerate(failed_rows, start=2):
+        report_rows = list(range(person_report_row + 1, person_report_row + 1 + len(row.persons)))
+        person_report_row += len(row.persons)
+        compact.append({"row": row.seq, "excel_row": row.excel_row, "report_row": cert_report_row,
+                        "errors": [_cited(error_dict(e), e.person_index, row.person_rows, report_rows)
+                                   for e in errors]})
+    for failure in person_failures:
+        person_report_row += 1
+        compact.append(dict(person_failure_dict(failure), report_row=person_report_row))
     storage.write_bytes(errors_path(task_id), json.dumps(compact, ensure_ascii=False).encode("utf-8"))
     if not failed_rows and not person_failures:
         return None

@@ -3,17 +3,16 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal import downloads
+from portal import clock, downloads
 from portal.access import area_required, get_certificate_or_404, may
-from portal.certificates.documents import business_rows, face_rows, person_rows
+from portal.certificates.documents import CopyUnavailable, page_facts
 from portal.certificates.issuing import IssueRefused, cancel_certificate
 from portal.certificates.models import STATUS_NAMES
-from portal.clock import local_time
-from portal.display import mask_id_number
 from portal.htmx import render_view
 from portal.maintenance import bp
 from portal.maintenance.forms import CancelForm, parse_search_args
-from portal.maintenance.services import COUNT_CAP, PDF_TAGS, REPORT_TAGS, event_rows, search_certificates
+from portal.maintenance.services import COUNT_CAP, PDF_TAGS, REPORT_TAGS, event_rows, search_certificates, \
+    visible_import_tasks
 from portal.platform import reporting
 from portal.platform.service import person_finder
 from portal.standard import codes
@@ -32,19 +31,19 @@ def crane_list():
     """The certificates the user may see, searchable and paginated; an htmx search gets the rows only."""
     filters, page, errors = parse_search_args(request.args)
     pagination = None if errors else search_certificates(current_user, filters, page)
+    task_links = visible_import_tasks(current_user, pagination.items) if pagination else set()
     return render_view("maintenance/crane_list.html", "maintenance/_rows.html", filters=filters,
                        pagination=pagination, errors=errors, statuses=STATUS_NAMES, crane_type=codes.crane_type,
-                       pdf_tags=PDF_TAGS, report_tags=REPORT_TAGS, count_cap=COUNT_CAP)
+                       pdf_tags=PDF_TAGS, report_tags=REPORT_TAGS, count_cap=COUNT_CAP, task_links=task_links)
 
 
 def _detail(cert, form=None, errors=(), status=200):
     """The 查看 page with everything its sections need (one context builder)."""
-    persons = [dict(p, id_number=mask_id_number(p["id_number"])) for p in person_rows(cert)]
     context = dict(
-        cert=cert, crane=codes.crane_type(cert.crane_type), face=face_rows(cert), business=business_rows(cert),
-        persons=persons, events=event_rows(cert), cancelled_at=local_time(cert.cancelled_at),
-        form=form or CancelForm(), errors=list(errors), change_disabled=NO_CHANGE,
-        can_cancel=may(current_user, "cancel", cert), pdf_tags=PDF_TAGS, report_tags=REPORT_TAGS,
+        page_facts(cert), events=event_rows(cert), form=form or CancelForm(), errors=list(errors),
+        change_disabled=NO_CHANGE,
+        can_cancel=may(current_user, "cancel", cert), may_original=may(current_user, "download_original", cert),
+        pdf_tags=PDF_TAGS, report_tags=REPORT_TAGS,
         can_resend=may(current_user, "resend", cert) and cert.report_state in reporting.RESENDABLE_STATES)
     return render_template("maintenance/crane_detail.html", **context), status
 
@@ -59,10 +58,35 @@ def crane_detail(certificate_id):
 @bp.route("/crane/<int:certificate_id>/pdf")
 @area_required("maintenance")
 def crane_pdf(certificate_id):
-    """电子签章: the signed PDF inline in the browser, or why it is not there yet."""
-    cert = get_certificate_or_404(certificate_id, "download")
-    return downloads.signed_pdf(cert) or (
-        render_template("maintenance/pdf_missing.html", cert=cert, pdf_tags=PDF_TAGS), 404)
+    """电子签章: the signed PDF inline (a cancelled certificate's carries its 已注销 mark), or why it is not there."""
+    return _pdf(get_certificate_or_404(certificate_id, "download"))
+
+
+@bp.route("/crane/<int:certificate_id>/pdf/original")
+@area_required("maintenance")
+def crane_pdf_original(certificate_id):
+    """原始签章文件: the PDF first signed, without the 已注销 mark (admins only)."""
+    return _pdf(get_certificate_or_404(certificate_id, "download_original"), original=True)
+
+
+def _pdf(cert, original=False):
+    try:
+        response = downloads.signed_pdf(cert, original=original)
+    except CopyUnavailable as exc:
+        response, reason = None, str(exc)
+    else:
+        reason = None
+    return response or (render_template("maintenance/pdf_missing.html", cert=cert, pdf_tags=PDF_TAGS,
+                                        reason=reason), 404)
+
+
+@bp.route("/crane/<int:certificate_id>/print")
+@area_required("maintenance")
+def crane_print(certificate_id):
+    """打印: the certificate's facts on a page made for paper (no menu, no buttons)."""
+    cert = get_certificate_or_404(certificate_id)
+    return render_template("certificates/print.html", printed_at=clock.now(),
+                           back_url=url_for("maintenance.crane_detail", certificate_id=cert.id), **page_facts(cert))
 
 
 @bp.route("/crane/<int:certificate_id>/ofd")
@@ -70,8 +94,12 @@ def crane_pdf(certificate_id):
 def crane_ofd(certificate_id):
     """下载 OFD: the OFD under the SM2 electronic seal as a download, or why it is not there (yet)."""
     cert = get_certificate_or_404(certificate_id, "download")
-    return downloads.sealed_ofd(cert) or (render_template(
-        "certificates/ofd_missing.html", cert=cert, show_reason=True,
+    try:
+        response, reason = downloads.sealed_ofd(cert), None
+    except CopyUnavailable as exc:  # a cancelled certificate's 已注销 rendition could not be sealed
+        response, reason = None, str(exc)
+    return response or (render_template(
+        "certificates/ofd_missing.html", cert=cert, show_reason=True, reason=reason,
         back_url=url_for("maintenance.crane_detail", certificate_id=cert.id)), 404)
 
 

@@ -9,7 +9,8 @@ from datetime import date
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import SelectPagination
 
-from portal.access import scope_certificates
+from portal.access import scope_certificates, scope_tasks
+from portal.background.models import Task
 from portal.certificates.models import STATUS_NAMES, Certificate
 from portal.clock import local_time
 from portal.display import normalize_record_number, prefix_pattern
@@ -116,3 +117,11 @@ def event_rows(cert):
     return [{"at": local_time(e.at), "actor": e.actor_name, "action": EVENT_NAMES.get(e.action, e.action),
              "detail": e.detail} for e in cert.events]
 
+
+
+def visible_import_tasks(user, certificates):
+    """The import tasks behind these certificates that the user may open (their 生成中 / 待上报 tags link there)."""
+    ids = {c.import_task_id for c in certificates if c.import_task_id}
+    if not ids:
+        return set()
+    return set(db.session.scalars(scope_tasks(sa.select(Task.id).where(Task.id.in_(ids)), user)))

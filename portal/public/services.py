@@ -1,9 +1,13 @@
-"""公开查询 services: verification by QR token, the narrow public lookup, and its rate limiter.
+"""公开查询 services: verification by QR token or by an uploaded file, the narrow public lookup, and its
+rate limiter.
 
 The public sees a few face fields of one certificate at a time: lookups are exact (证书编号, 统一社会
 信用代码, 电子证照标识) or a name prefix of at least MIN_NAME_PREFIX characters, at most MAX_RESULTS rows, never a
-listing. Only the QR code's token (the verification page) also hands out the certificate's sealed OFD.
+listing. Only the QR code's token (the verification page) also hands out the certificate's sealed PDF and OFD.
+An uploaded PDF or OFD is judged as `certs verify` judges it (portal.certificates); the public is told the
+verdict, who sealed, and the certificate's state, never a stack trace.
 """
+import datetime as dt
 import re
 import threading
 import time
@@ -13,7 +17,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from portal.certificates.models import Certificate
-from portal.clock import local_time
+from portal.certificates.ofd_documents import verify_certificate_file
+from portal.clock import business_timezone, local_time
 from portal.display import prefix_pattern
 from portal.extensions import db
 from portal.standard import codes
@@ -57,8 +62,8 @@ def public_view(cert):
         has_ofd=cert.ofd_state == "signed")
 
 
-def certificate_for_token(token):
-    """The certificate behind a QR code's token; None when there is none."""
+def certificate_by_token(token):
+    """The certificate behind a QR code's token, or None (a malformed token is not looked up)."""
     if not _TOKEN_RE.fullmatch(token or ""):
         return None
     return db.session.scalar(sa.select(Certificate).where(Certificate.verify_token == token))
@@ -66,8 +71,42 @@ def certificate_for_token(token):
 
 def verify_token(token):
     """The certificate behind a QR code's token, as the public sees it; None when there is none."""
-    cert = certificate_for_token(token)
+    cert = certificate_by_token(token)
     return public_view(cert) if cert else None
+
+
+@dataclass
+class FileVerdict:
+    """What the public learns of an uploaded certificate file."""
+    kind: str  # PDF / OFD
+    seal_valid: bool  # the signature / electronic seal is valid and covers the whole, unchanged file
+    unmodified: bool
+    message: str  # the seal's verdict in words
+    signer: str
+    seal_name: str
+    signed_at: str  # Beijing time, or ""
+    certificate: PublicView | None  # only from an intact file
+    marked_cancelled: bool  # the file is the 已注销 rendition
+    problems: list
+
+    @property
+    def ok(self):
+        return self.seal_valid and self.certificate is not None and self.certificate.is_valid
+
+
+def check_certificate_file(data):
+    """Judge an uploaded PDF or OFD: seal, integrity, signer, and the certificate's current state."""
+    result = verify_certificate_file(data)
+    signed_at = ""
+    if result.signed_at is not None:
+        at = result.signed_at if result.signed_at.tzinfo else result.signed_at.replace(tzinfo=dt.timezone.utc)
+        signed_at = at.astimezone(business_timezone()).strftime("%Y-%m-%d %H:%M:%S")
+    cert = result.certificate
+    return FileVerdict(kind=result.kind, seal_valid=bool(result.signature_valid and result.unmodified),
+                       unmodified=bool(result.unmodified), message=result.message or "", signer=result.signer or "",
+                       seal_name=result.seal_name or "", signed_at=signed_at,
+                       certificate=public_view(cert) if cert is not None else None,
+                       marked_cancelled=result.marked_cancelled, problems=list(result.problems))
 
 
 @dataclass

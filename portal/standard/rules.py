@@ -616,7 +616,7 @@ def rule_r12_unique(record_number: str, ctx: CheckContext) -> list[RuleError]:
     return []
 
 
-NO_CHANGE = "建筑起重机械使用登记证书只提供新申请录入、注销，不可变更（R13）"
+NO_CHANGE = "建筑起重机械使用登记证书只提供新申请录入、注销，不可变更"  # people read it: no rule code
 
 
 def rule_r12_same_file(record_number: str, other_row: int, other_seq: str) -> list[RuleError]:

@@ -5,12 +5,13 @@ from flask_login import current_user
 from portal import downloads
 from portal.access import area_required, may
 from portal.background.models import KIND_NAMES, STATE_NAMES, Task
+from portal.certificates.models import PDF_STATE_NAMES, REPORT_STATE_NAMES
 from portal.extensions import db
 from portal.htmx import is_htmx, render_view
 from portal.paging import page_arg
 from portal.tasks import bp
-from portal.tasks.services import failure_report_file, list_tasks, row_errors_page, task_certificates, \
-    task_filters
+from portal.tasks.services import certificate_progress, failure_report_file, list_tasks, row_errors_page, \
+    task_certificates, task_filters
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -24,7 +25,8 @@ def _task_or_404(task_id, action="view"):
 
 
 def _status_context(task):
-    return {"task": task, "has_report": failure_report_file(task) is not None}
+    return {"task": task, "has_report": failure_report_file(task) is not None, "progress": certificate_progress(task),
+            "pdf_names": PDF_STATE_NAMES, "report_names": REPORT_STATE_NAMES}
 
 
 @bp.route("/")
@@ -57,8 +59,11 @@ def status(task_id):
     view = "detail" if request.args.get("view") == "detail" else ""
     response = make_response(render_template("tasks/_task_status.html", view=view, **_status_context(task)))
     response.headers["Cache-Control"] = "no-store"
-    if view and not task.is_active and request.headers.get("HX-Request") == "true":
-        response.headers["HX-Refresh"] = "true"  # the finished detail page also lists row errors and certificates
+    # The rows have just ended (the poll came from a fragment drawn while they ran): the finished detail page
+    # also lists row errors and certificates, so it reloads once; the counters then go on polling in place.
+    rows_just_ended = request.args.get("rows") == "running" and not task.is_active
+    if view and rows_just_ended and request.headers.get("HX-Request") == "true":
+        response.headers["HX-Refresh"] = "true"
     return response
 
 

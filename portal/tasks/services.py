@@ -87,6 +87,34 @@ def row_errors_page(task, page=1, per_page=ERROR_ROWS_PER_PAGE):
     return ErrorPage(rows, page, pages, len(errors))
 
 
+@dataclass
+class CertificateProgress:
+    """An import task's certificates by PDF state and by report state: what still happens after its rows end."""
+    pdf: dict
+    report: dict
+
+    @property
+    def total(self):
+        return sum(self.pdf.values())
+
+    @property
+    def settling(self):
+        """Some PDFs are still being sealed or some reports still wait to be sent: the page keeps polling."""
+        return bool(self.pdf.get("pending") or self.report.get("pending"))
+
+
+def certificate_progress(task):
+    """The live counts of the certificates an import task issued (None for other tasks): two grouped counts
+    on the indexed import_task_id, cheap enough for a poll every few seconds."""
+    if task.kind != "import":
+        return None
+    where = Certificate.import_task_id == task.id
+
+    def counted(column):
+        return dict(db.session.execute(sa.select(column, sa.func.count()).where(where).group_by(column)).all())
+    return CertificateProgress(pdf=counted(Certificate.pdf_state), report=counted(Certificate.report_state))
+
+
 def task_certificates(task, limit=CERTIFICATES_SHOWN):
     """The certificates an import task issued (first `limit`, by number) and their count per PDF state."""
     if task.kind != "import":

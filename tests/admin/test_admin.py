@@ -1,4 +1,7 @@
 """系统管理: users, authorities, audit log."""
+import re
+from datetime import timedelta
+
 from portal.audit import AuditEntry
 from portal.auth.models import User
 from portal.certificates.authorities import Authority
@@ -81,7 +84,34 @@ def test_unknown_jurisdiction_code_is_refused(login_as):
 def test_audit_log_lists_logins(login_as):
     client = login_as("admin")
     page = client.get("/admin/audit?action=login").get_data(as_text=True)
-    assert "login.code_sent" in page and "admin" in page
+    assert "发送登录短信验证码" in page and "登录成功" in page and "admin" in page
+    assert ">login.code_sent<" not in page and "时间（北京时间）" in page
+    entry = db.session.scalar(db.select(AuditEntry).filter_by(action="login").order_by(AuditEntry.id.desc()))
+    assert (entry.at + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M") in page  # Beijing time, not UTC
+    only_sent = client.get("/admin/audit?action=login.code_sent").get_data(as_text=True)
+    assert 'title="login.code_sent"' in only_sent and 'title="login"' not in only_sent
+
+
+def test_every_audited_action_has_a_chinese_name():
+    import re
+    from pathlib import Path
+    from portal.audit import action_names
+    source = "\n".join(p.read_text(encoding="utf-8") for p in Path("portal").rglob("*.py"))
+    written = set(re.findall(r'audit\.record\(\s*"([a-z_.]+)"', source))
+    written |= {"user.enable", "user.disable", "authority.create", "authority.update", "authority.key_create",
+                "authority.key_replace"}  # written through a conditional expression
+    assert written and written <= set(action_names()), written - set(action_names())
+
+
+def test_new_user_defaults_to_no_role_and_requires_one(login_as):
+    client = login_as("admin")
+    form = client.get("/admin/users/new").get_data(as_text=True)
+    selected = re.search(r'<select[^>]*name="role".*?</select>', form, re.S).group(0)
+    first = re.search(r"<option[^>]*>", selected).group(0)
+    assert 'value=""' in first and "selected" not in selected.replace(first, "")  # the browser shows 请选择角色
+    page = client.post("/admin/users/new", data={"username": "norole", "phone": "13900000019",
+                                                 "password": "long-enough-1"}).get_data(as_text=True)
+    assert "请选择用户角色" in page and _user("norole") is None
 
 
 def test_users_create_cli_reads_password_from_stdin(demo, runner):

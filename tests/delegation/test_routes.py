@@ -13,7 +13,7 @@ from portal.extensions import db
 from tests.delegation.helpers import DATONG_USCC, TAIYUAN_USCC, authority_id, backdate, datong_certificate, grant, \
     taiyuan_certificate, user
 
-R13 = "建筑起重机械使用登记证书只提供新申请录入、注销，不可变更（R13）"
+R13 = "建筑起重机械使用登记证书只提供新申请录入、注销，不可变更"
 
 
 @pytest.fixture

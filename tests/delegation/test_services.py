@@ -41,7 +41,7 @@ def test_a_grant_is_stored_with_its_scope_and_audited(demo):
 
 
 @pytest.mark.parametrize("kwargs, field, fragment", [
-    (dict(operations=("view", "change")), "operations", "不可变更（R13）"),
+    (dict(operations=("view", "change")), "operations", "不可变更"),
     (dict(operations=()), "operations", "请勾选“查看”"),
     (dict(start=5, days=-1), "end_date", "早于开始日期"),
     (dict(start=-10, days=5), "end_date", "已经过去"),

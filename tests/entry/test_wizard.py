@@ -83,7 +83,10 @@ def test_user_without_signing_right_can_fill_but_submit_is_refused(login_as):
     assert client.post("/entry/crane/new", data=_form(action="next")).status_code == 200
     response = client.post("/entry/crane/new", data=_form())
     assert response.status_code == 403
-    assert "您没有签章权限，无法生成电子证照" in response.get_data(as_text=True) and _count() == 0
+    body = response.get_data(as_text=True)
+    assert "您没有签章权限，无法生成电子证照" in body and _count() == 0
+    # who grants it, and no «fix the fields» for a right the clerk cannot give themselves
+    assert "签章权限由系统管理员" in body and "处需要修改" not in body
 
 
 def test_changing_crane_type_swaps_the_business_block(login_as):
@@ -143,3 +146,27 @@ def test_forged_draft_reference_is_ignored(login_as):
     response = client.post("/entry/crane/new", data=_form(draft_attachment="forged.token"))
     assert response.status_code == 303
     assert db.session.scalar(db.select(Certificate)).attachments == []
+
+
+def test_business_fields_and_the_certificate_numbers_that_are_required_carry_their_mark(login_as):
+    client = login_as("clerk")
+    block = client.get("/entry/crane/business?crane_type=S", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert re.search(r'<span class="req">\*</span>施工升降机额定载重量', block) and 'aria-required="true"' in block
+    page = client.post("/entry/crane/new", data=_form(action="next")).get_data(as_text=True)
+    assert "1108、1109、1113 必填" in page
+    rows = re.findall(r'<tr class="person-row.*?</tr>', page, re.S)
+    marked = {re.search(r'<option value="(11\d\d)"[^>]*selected', r).group(1):
+              not re.search(r'\shidden[\s>]', re.search(r'<span class="req cert-no-mark"[^>]*>', r).group(0))
+              for r in rows}
+    assert len(marked) >= 10 and {code for code, shown in marked.items() if shown} == {"1108", "1109", "1113"}
+
+
+def test_a_bad_person_input_is_marked_invalid_and_described(login_as):
+    persons = issuable_persons()
+    persons[0]["id_number"] = "123"
+    page = login_as("clerk").post("/entry/crane/new", data=_form(persons=persons)).get_data(as_text=True)
+    row = re.search(r'<tr class="person-row has-error.*?</tr>', page, re.S).group(0)
+    bad = re.search(r'<input name="persons-0-id_number"[^>]*>', row).group(0)
+    assert 'aria-invalid="true"' in bad and 'aria-describedby="person-0-errors"' in bad
+    assert 'aria-invalid="true"' not in re.search(r'<input name="persons-0-name"[^>]*>', row).group(0)
+    assert 'id="person-0-errors"' in page and ">操作</th>" in page

@@ -94,8 +94,12 @@ def test_a_running_task_polls_itself_and_a_finished_one_stops(demo, login_as):
 
 def test_the_finished_detail_page_reloads_once_to_show_the_row_errors(demo, login_as):
     task = _task("clerk", "完成.zip")
-    response = login_as("clerk").get(f"/tasks/{task.id}/status?view=detail", headers={"HX-Request": "true"})
+    client = login_as("clerk")
+    response = client.get(f"/tasks/{task.id}/status?view=detail&rows=running", headers={"HX-Request": "true"})
     assert response.headers.get("HX-Refresh") == "true"
+    # a poll of the counters after the reload (rows already ended) does not reload again
+    again = client.get(f"/tasks/{task.id}/status?view=detail", headers={"HX-Request": "true"})
+    assert "HX-Refresh" not in again.headers
 
 
 @pytest.fixture
@@ -159,3 +163,49 @@ def test_row_errors_are_paginated_so_the_page_stays_small_for_any_file(demo, log
     assert "<html" not in fragment and "第10000行错误0" in fragment and "第9950行错误0" not in fragment
     assert "上一页" in fragment and "下一页" not in fragment
     assert "第1行错误0" in client.get(f"/tasks/{task.id}?errors_page=0").get_data(as_text=True)  # clamped
+
+
+def test_the_counters_go_on_polling_until_every_certificate_is_sealed_and_sent(demo, login_as):
+    from tests.delegation.helpers import taiyuan_certificate
+    task = _task("clerk", "计数.zip")
+    certs = [taiyuan_certificate(n) for n in (1, 2, 3)]
+    for cert in certs:
+        cert.import_task_id = task.id
+    certs[0].pdf_state, certs[0].report_state = "signed", "collected"
+    certs[1].pdf_state, certs[1].report_state = "signed", "failed"
+    certs[2].pdf_state, certs[2].report_state = "pending", "pending"
+    db.session.commit()
+    client = login_as("clerk")
+
+    def fragment():
+        return client.get(f"/tasks/{task.id}/status?view=detail", headers={"HX-Request": "true"}).get_data(as_text=True)
+    body = fragment()
+    assert 'class="pdf-signed">2<' in body and 'class="pdf-pending">1<' in body
+    assert 'class="report-collected">1<' in body and 'class="report-failed">1<' in body
+    assert 'class="report-pending">1<' in body and 'hx-trigger="load delay:3s"' in body and "正在后台签章" in body
+    certs[2].pdf_state, certs[2].report_state = "signed", "reported"
+    db.session.commit()
+    body = fragment()
+    assert 'class="pdf-signed">3<' in body and 'class="pdf-pending">0<' in body and 'class="report-reported">1<' in body
+    assert "hx-trigger" not in body  # all sealed and sent: nothing left to wait for
+    detail = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'class="pdf-signed">3<' in detail
+
+
+def test_row_errors_cite_the_failure_reports_rows_as_well_as_the_uploaded_files(imported, login_as):
+    import re
+    client = login_as("clerk")
+    page = client.get(f"/tasks/{imported.id}").get_data(as_text=True)
+    assert "失败数据表格行号" in page and "原文件行号" in page
+    wb = openpyxl.load_workbook(io.BytesIO(client.get(f"/tasks/{imported.id}/failure-report").data))
+    certs, persons = wb["证照信息"], wb["人员信息"]
+    rows = re.findall(r'<tr><td>(\d+)</td>\s*<td class="report-row">(\d+)</td><td>(\d+)</td>', page)
+    assert {seq for seq, _, _ in rows} == {"3", "5"}
+    for seq, report_row, excel_row in rows:
+        assert str(certs.cell(int(report_row), 1).value) == seq  # that row of the report is this 序号
+        assert int(excel_row) == int(seq) + 1  # the uploaded file: header, then 序号 1 (example) at row 2
+    cited = re.search(r"失败数据表格第 (\d+) 行，原文件第 (\d+) 行", page)
+    report_row, excel_row = map(int, cited.groups())
+    assert report_row != excel_row
+    wrong_id = [c.value for c in persons[report_row]]
+    assert "140105198501010019" in wrong_id and str(wrong_id[0]) == "5"
