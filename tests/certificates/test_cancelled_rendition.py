@@ -96,3 +96,35 @@ def test_the_print_view_for_maintenance_and_delegation(cancelled, auth):
     page = auth.client.get(f"/delegation/{g.id}/certificates/{cert.id}/print").get_data(as_text=True)
     assert cert.number in page and cert.persons[0].phone not in page  # the delegate sees no phones
     assert "140105198503126233" not in page
+
+
+def test_the_ofd_downloads_of_a_cancelled_certificate_are_its_marked_rendition(cancelled, auth, client):
+    from portal.certificates.documents import read_sealed_ofd
+    from portal.certificates.ofd_documents import verify_ofd_bytes
+    cert, _ = cancelled
+    original = read_sealed_ofd(cert)
+    assert original is not None and not verify_ofd_bytes(original).marked_cancelled
+    public = client.get(f"/public/verify/{cert.verify_token}/ofd")
+    assert public.status_code == 200 and public.data != original
+    verdict = verify_ofd_bytes(public.data)
+    assert verdict.signature_valid and verdict.unmodified and verdict.marked_cancelled and not verdict.ok
+    auth.login("clerk")
+    maintenance = auth.client.get(f"/maintenance/crane/{cert.id}/ofd")
+    assert maintenance.data == public.data  # made once, then stored
+    assert "%E5%B7%B2%E6%B3%A8%E9%94%80" in maintenance.headers["Content-Disposition"]
+    auth.logout()
+    g = grant()
+    auth.login("delegate")
+    assert auth.client.get(f"/delegation/{g.id}/certificates/{cert.id}/ofd").data == public.data
+
+
+def test_without_the_sm2_seal_the_marked_ofd_is_refused_in_words(cancelled, auth, monkeypatch):
+    from portal.certificates import seal_keys
+    cert, _ = cancelled
+
+    def no_seal(uscc):
+        raise seal_keys.CredentialsMissing(uscc)
+    monkeypatch.setattr(seal_keys, "seal_signer_for", no_seal)
+    auth.login("clerk")
+    response = auth.client.get(f"/maintenance/crane/{cert.id}/ofd")
+    assert response.status_code == 404 and "尚未配置 SM2 电子印章" in response.get_data(as_text=True)
