@@ -77,13 +77,20 @@ def _untagged(obj: dict):
     return obj
 
 
-def _encode(value) -> bytes:
+def encode_data(value) -> bytes:
+    """``value`` as a child hands it back: JSON (UTF-8) with dates, times and durations tagged."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_tagged).encode("utf-8")
+
+
+def decode_data(data: bytes):
+    """The value ``encode_data`` wrote (data only: nothing in it can run code here)."""
+    return json.loads(data, object_hook=_untagged)
+
 
 
 def answer_size(value) -> int:
     """The bytes ``value`` would take as a child's answer (for a caller that wants to know without asking)."""
-    return len(_encode({"value": value}))
+    return len(encode_data({"value": value}))
 
 
 _context = None
@@ -105,11 +112,11 @@ def _child(connection, memory_bytes: int, cpu_seconds: int, max_result_bytes: in
     # forkserver, not from the caller, so nothing else would)
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
     try:
-        payload = _encode({"value": func(*args)})
+        payload = encode_data({"value": func(*args)})
     except Exception as exc:  # noqa: BLE001 — handed to the parent, raised there
-        payload = _encode({"failed": [type(exc).__name__, str(exc)]})
+        payload = encode_data({"failed": [type(exc).__name__, str(exc)]})
     if len(payload) > max_result_bytes:
-        payload = _encode({"too_large": len(payload)})
+        payload = encode_data({"too_large": len(payload)})
     connection.send_bytes(payload)
     del payload
     connection.send_bytes(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024).encode())
@@ -137,7 +144,7 @@ def run_in_child(func: Callable, *args: Any, memory_bytes: int, timeout: float,
             process.kill()
             raise ChildDied("timeout", None)
         try:
-            answer = json.loads(receiver.recv_bytes(max_result_bytes + 1024), object_hook=_untagged)
+            answer = decode_data(receiver.recv_bytes(max_result_bytes + 1024))
         except (EOFError, OSError):
             process.join(5)
             raise ChildDied("died", process.exitcode) from None
