@@ -67,7 +67,7 @@ def sheets_path(upload_path):
     return upload_path.removesuffix(".zip") + ".sheets.json.z"
 
 
-def _kept_sheets(upload_path):
+def _sheets_kept_for(upload_path):
     """The sheets kept for this upload, or None (an upload stored before they were kept is read again)."""
     try:
         return storage.read_bytes(sheets_path(upload_path))
@@ -171,7 +171,7 @@ def _run(report, results):
     task_id, operator, authority = task.id, task.operator, task.authority
     if operator is None or authority is None:
         raise RuntimeError("导入任务的操作人或发证机关已不存在")
-    import_file = open_upload(storage.read_bytes(task.upload_path), _kept_sheets(task.upload_path))
+    import_file = open_upload(storage.read_bytes(task.upload_path), _sheets_kept_for(task.upload_path))
     find_person = person_finder(cached_lookup())  # one cache for the whole task: a few dozen distinct people
     ctx = _file_context(authority, find_person, import_file)
     # On a re-run the rows issued by an earlier run are successes already, not R12 conflicts.

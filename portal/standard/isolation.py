@@ -101,7 +101,6 @@ def decode_data(data: bytes):
     return json.loads(data, object_hook=_untagged)
 
 
-
 def answer_size(value) -> int:
     """The bytes ``value`` would take as a child's answer (for a caller that wants to know without asking)."""
     return len(encode_data({"value": value}))

@@ -31,7 +31,8 @@ from .values import _RECORD_RE, CertificateNumber, IdNumber, RecordNumber, Uscc
 
 __all__ = [
     "RuleError", "PersonStatus", "PersonLookup", "CheckContext", "CheckedCertificate", "FIELDS", "PERSON_FIELDS",
-    "RULE_IDS", "check_and_clean", "check_certificate", "check_cancellation", "check_person_row", "clean_certificate", "clean_person",
+    "RULE_IDS", "check_and_clean", "check_certificate", "check_cancellation", "check_person_row",
+    "clean_certificate", "clean_person",
     "rule_r1_certificate_number", "rule_r2_division", "rule_r3_record_number", "rule_r4_uscc",
     "rule_r4_authority", "rule_r4_authority_name", "rule_r5_jurisdiction", "rule_r6_location", "rule_r7_business",
     "rule_r8_persons", "rule_r9_platform", "rule_r10_permit", "rule_r11_dates", "rule_r12_unique",

@@ -33,7 +33,7 @@ from typing import BinaryIO, Iterable, Iterator, Sequence
 from . import codes
 from .fields import (ATTACHMENTS_FIELD, EXAMPLE_CERTIFICATE, EXAMPLE_PERSONS, EXAMPLE_SEQ, FIELDS, PERSON_FIELDS,
                      PERSON_SEQ_FIELD, SEQ_FIELD, FieldDef)
-from .isolation import ChildDied, ChildFailed, ResultTooLarge, answer_size, decode_data, encode_data, run_in_child
+from .isolation import ChildDied, ChildFailed, ResultTooLarge, decode_data, encode_data, run_in_child
 from .normalize import clean_record_number, clean_seq, clean_text, parse_date, split_attachments
 from .rules import (CheckContext, CheckedCertificate, RuleError, attachment_too_large, check_and_clean,
                     check_person_row, rule_r12_same_file)
@@ -857,13 +857,9 @@ def _read_workbook(path: str, book: str, limits: ImportLimits, count_only: bool,
     sheets_read = [certs.to_json(), persons.to_json()]
     if not count_only:
         return sheets_read  # run_in_child bounds what it hands back (max_read_bytes)
-    if keep_path is None:
-        size = answer_size(sheets_read)
-    else:
-        data = encode_data(sheets_read)
-        size = len(data)
-    if size > limits.max_read_bytes:  # the same bound: an upload accepted here reads in the worker too
-        raise _too_much_content(size, limits)
+    data = encode_data(sheets_read)
+    if len(data) > limits.max_read_bytes:  # the same bound: an upload accepted here reads in the worker too
+        raise _too_much_content(len(data), limits)
     if keep_path is not None:
         with open(keep_path, "wb") as out:
             out.write(zlib.compress(data, 1))
