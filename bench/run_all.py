@@ -1,7 +1,9 @@
 """make bench: run every benchmark and print its figures.
 
 Each benchmark is its own script (run alone with `python bench/<name>.py`); this runs them in turn.
-The PostgreSQL figures need DATABASE_URL; without it those parts say so and use SQLite.
+The PostgreSQL figures need DATABASE_URL (the import bench: BENCH_DATABASE_URL, else DATABASE_URL or
+TEST_DATABASE_URL); without it those parts say so and use SQLite. The import's end-to-end run needs Redis too
+(BENCH_REDIS_URL, else REDIS_URL): it starts two `rq worker` processes and takes minutes.
 """
 import os
 import subprocess
@@ -14,7 +16,7 @@ BENCHES = [
     ("电子证照生成与签章（issue 16）", "bench_pdf.py", []),
     ("OFD 电子证照与 SM2 电子签章（issue 17）", "bench_ofd.py", []),
     ("证照维护查询，1,000,000 条（issue 5，需 PostgreSQL）", "bench_search.py", []),
-    ("批量导入（issue 6）", "bench_import.py", []),
+    ("批量导入：校验入库与端到端，两个 rq worker（issue 6、16）", "bench_import.py", []),
     ("上传文件的读取上限：最大允许文件的内存峰值（issue 11）", "bench_upload_limits.py", []),
 ]
 

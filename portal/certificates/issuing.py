@@ -24,8 +24,8 @@ from portal.extensions import db
 from portal.platform import reporting
 from portal.standard.fields import BUSINESS_KEYS, FIELDS
 from portal.standard.normalize import clean_record_number
-from portal.standard.rules import CheckContext, RuleError, check_cancellation, check_certificate, \
-    clean_certificate, clean_person
+from portal.standard.rules import CheckContext, CheckedCertificate, RuleError, check_and_clean, \
+    check_cancellation
 from portal.standard.values import CertificateNumber
 
 # Who to ask, said wherever the right is missing: a clerk cannot fix this by editing the form.
@@ -101,14 +101,20 @@ def check_context(authority, find_person=None, today=None):
 
 def check_for_issue(operator, values, persons, find_person=None, today=None):
     """Every reason this certificate could not be issued by this operator now ([] = it can)."""
+    return _checked_for_issue(operator, values, persons, find_person, today).errors
+
+
+def _checked_for_issue(operator, values, persons, find_person=None, today=None):
+    """check_for_issue's errors with the cleaned values and persons (CheckedCertificate) of the same pass."""
     authority = operator_authority(operator, values.get("authority_uscc"))
-    errors = check_certificate(values, persons, check_context(authority, find_person, today))
+    checked = check_and_clean(values, persons, check_context(authority, find_person, today))
+    errors = checked.errors
     if authority is None and values.get("authority_uscc"):
         names = "、".join(a.name for a in operator.authorities) or "（无）"
         errors.append(RuleError("R5", "authority_uscc", "发证机关代码", str(values.get("authority_uscc")),
                                 f"发证机关代码：{values.get('authority_uscc')} 不是您所属的发证机关，"
                                 f"您只能以 {names} 的名义发证"))
-    return errors
+    return checked
 
 
 def _store_attachments(cert, uploads):
@@ -142,15 +148,14 @@ def issue_certificate(operator, values, persons, attachments=(), *, find_person=
         return existing
     if not operator.can_sign:
         raise _refusal("PERMISSION", "certificate", NO_SIGNING_RIGHT)
-    errors = check_for_issue(operator, values, persons, find_person, options.today)
-    if errors:
-        raise IssueRefused(errors)
+    checked = _checked_for_issue(operator, values, persons, find_person, options.today)
+    if checked.errors:
+        raise IssueRefused(checked.errors)
     authority = operator_authority(operator, values.get("authority_uscc"))
     if not has_key(authority.uscc):
         raise _refusal("PERMISSION", "authority_uscc",
                        f"发证机关 {authority.name} 尚未配置电子签章密钥，无法生成电子证照，请联系系统管理员")
-    clean = clean_certificate(values)
-    clean_persons = [clean_person(p) for p in persons]
+    clean, clean_persons = checked.certificate, checked.persons
     try:
         cert = _insert(operator, authority, clean, clean_persons, attachments, options)
     except IntegrityError as exc:
@@ -234,11 +239,13 @@ class Issued:
 
 @dataclass
 class BatchRow:
-    """One already-checked import row for issue_batch: its key (序号) and raw values."""
+    """One import row for issue_batch: its key (序号), raw values (a row issued on its own is checked again)
+    and what the check that passed it cleaned (CheckedCertificate: stored as it is)."""
     row_key: str
     values: dict
     persons: list
     attachments: list
+    checked: CheckedCertificate
 
 
 def issue_batch(operator, authority, rows, *, import_task_id, find_person=None):
@@ -277,7 +284,7 @@ def issue_batch(operator, authority, rows, *, import_task_id, find_person=None):
 
 def _insert_batch(operator, authority, rows, import_task_id):
     """Core bulk INSERTs (no ORM unit of work: 14 objects a row made it the import's bottleneck)."""
-    cleaned = [(row, clean_certificate(row.values), [clean_person(p) for p in row.persons]) for row in rows]
+    cleaned = [(row, row.checked.certificate, row.checked.persons) for row in rows]  # cleaned once, by the check
     by_year = {}
     for item in cleaned:
         by_year.setdefault(item[1]["issue_date"].year, []).append(item)

@@ -27,7 +27,7 @@ from portal.extensions import db
 from portal.platform.service import cached_lookup, person_finder
 from portal.standard.rules import RuleError
 from portal.standard.workbook import PERSONS_PER_CERTIFICATE, ImportLimits, ImportRefused, \
-    check_import_file, check_import_rows, count_import_rows, open_import_zip, orphan_person_failures, \
+    check_import_file, check_import_upload, checked_import_rows, open_import_zip, orphan_person_failures, \
     write_failure_report
 
 log = logging.getLogger(__name__)
@@ -56,9 +56,23 @@ def import_limits():
                         reader_timeout=config["IMPORT_READER_TIMEOUT"])
 
 
-def open_upload(data):
-    """Check an uploaded zip (ImportRefused with one Chinese message) and return the ImportFile."""
-    return open_import_zip(data, import_limits())
+def open_upload(data, sheets=None):
+    """Check an uploaded zip (ImportRefused with one Chinese message) and return the ImportFile; `sheets` as
+    kept when its upload was checked (the workbook is then not read again)."""
+    return open_import_zip(data, import_limits(), sheets=sheets)
+
+
+def sheets_path(upload_path):
+    """Where the sheets read when an upload was checked are kept: beside the upload, same name."""
+    return upload_path.removesuffix(".zip") + ".sheets.json.z"
+
+
+def _sheets_kept_for(upload_path):
+    """The sheets kept for this upload, or None (an upload stored before they were kept is read again)."""
+    try:
+        return storage.read_bytes(sheets_path(upload_path))
+    except FileNotFoundError:
+        return None
 
 
 def start_import(operator, filename, data, *, enqueue=True):
@@ -68,10 +82,13 @@ def start_import(operator, filename, data, *, enqueue=True):
         raise ImportRefused("您没有所属的发证机关，不能批量导入；请联系系统管理员")
     if not operator.can_sign:
         raise ImportRefused(f"您没有签章权限，不能批量导入。{SIGNING_RIGHT_GRANTED_BY}")
-    total = count_import_rows(data, import_limits())  # the rows stay in the reader's child process
+    # the scan and read happen once, here: the worker takes the sheets as read (compact), not the rows again
+    checked = check_import_upload(data, import_limits())
+    total = checked.count
     if total == 0:
         raise ImportRefused("导入模板的“证照信息”表中没有填写任何数据（保持不变的示例行会被忽略），请填写后重新上传")
     upload_path = storage.write_bytes(f"imports/{uuid.uuid4().hex}.zip", data)
+    storage.write_bytes(sheets_path(upload_path), checked.sheets)
     task = start_task("import", title=IMPORT_TITLE, file_name=safe_filename(filename or "导入.zip"),
                       upload_path=upload_path, operator_id=operator.id, authority_id=authority.id, total=total)
     db.session.flush()
@@ -154,7 +171,7 @@ def _run(report, results):
     task_id, operator, authority = task.id, task.operator, task.authority
     if operator is None or authority is None:
         raise RuntimeError("导入任务的操作人或发证机关已不存在")
-    import_file = open_upload(storage.read_bytes(task.upload_path))
+    import_file = open_upload(storage.read_bytes(task.upload_path), _sheets_kept_for(task.upload_path))
     find_person = person_finder(cached_lookup())  # one cache for the whole task: a few dozen distinct people
     ctx = _file_context(authority, find_person, import_file)
     # On a re-run the rows issued by an earlier run are successes already, not R12 conflicts.
@@ -168,14 +185,14 @@ def _run(report, results):
     def issue_pending():
         """Issue the checked rows waiting in `pending` as one batch; count and record each."""
         batch = []
-        for row in pending:
+        for row, checked in pending:
             stored, errors = attachments.of(row)
             if errors:
                 finish(row, None, errors)
                 continue
-            batch.append(BatchRow(row.seq, row.values, row.persons, stored))
+            batch.append(BatchRow(row.seq, row.values, row.persons, stored, checked))
         outcome = issue_batch(operator, authority, batch, import_task_id=task_id, find_person=find_person)
-        by_key = {row.seq: row for row in pending}
+        by_key = {row.seq: row for row, _ in pending}
         queue_seals([r.id for r in outcome.values() if isinstance(r, Issued)])
         for key, result in outcome.items():
             if isinstance(result, IssueRefused):
@@ -194,12 +211,12 @@ def _run(report, results):
             results[row.excel_row] = RowResult(row.seq, number, errors)
         report.count(number is not None)
 
-    for row, errors in check_import_rows(import_file, ctx):
+    for row, checked in checked_import_rows(import_file, ctx):
         number = issued.get(row.seq) if row.seq else None
-        if number is not None or errors:
-            finish(row, number, [] if number else errors)
+        if number is not None or checked.errors:
+            finish(row, number, [] if number else checked.errors)
             continue
-        pending.append(row)
+        pending.append((row, checked))
         if len(pending) >= ISSUE_BATCH:
             issue_pending()
     if pending:

@@ -16,6 +16,7 @@ import math
 import multiprocessing
 import resource
 import time
+from dataclasses import dataclass
 from datetime import date, datetime, time as clock_time, timedelta
 from typing import Any, Callable
 
@@ -43,6 +44,19 @@ class ChildFailed(Exception):
         super().__init__(f"{kind}: {message}")
         self.kind = kind
         self.message = message
+
+
+@dataclass(frozen=True)
+class ChildUsage:
+    """What the last child of this process cost: wall seconds, CPU seconds, peak RSS bytes (logged; the
+    benchmarks print it)."""
+
+    seconds: float
+    cpu_seconds: float
+    peak_rss: int
+
+
+last_usage: ChildUsage | None = None
 
 
 class ResultTooLarge(Exception):
@@ -77,13 +91,19 @@ def _untagged(obj: dict):
     return obj
 
 
-def _encode(value) -> bytes:
+def encode_data(value) -> bytes:
+    """``value`` as a child hands it back: JSON (UTF-8) with dates, times and durations tagged."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_tagged).encode("utf-8")
+
+
+def decode_data(data: bytes):
+    """The value ``encode_data`` wrote (data only: nothing in it can run code here)."""
+    return json.loads(data, object_hook=_untagged)
 
 
 def answer_size(value) -> int:
     """The bytes ``value`` would take as a child's answer (for a caller that wants to know without asking)."""
-    return len(_encode({"value": value}))
+    return len(encode_data({"value": value}))
 
 
 _context = None
@@ -105,14 +125,15 @@ def _child(connection, memory_bytes: int, cpu_seconds: int, max_result_bytes: in
     # forkserver, not from the caller, so nothing else would)
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
     try:
-        payload = _encode({"value": func(*args)})
+        payload = encode_data({"value": func(*args)})
     except Exception as exc:  # noqa: BLE001 — handed to the parent, raised there
-        payload = _encode({"failed": [type(exc).__name__, str(exc)]})
+        payload = encode_data({"failed": [type(exc).__name__, str(exc)]})
     if len(payload) > max_result_bytes:
-        payload = _encode({"too_large": len(payload)})
+        payload = encode_data({"too_large": len(payload)})
     connection.send_bytes(payload)
     del payload
-    connection.send_bytes(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024).encode())
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    connection.send_bytes(f"{usage.ru_maxrss * 1024} {usage.ru_utime + usage.ru_stime:.3f}".encode())
     connection.close()
 
 
@@ -137,22 +158,25 @@ def run_in_child(func: Callable, *args: Any, memory_bytes: int, timeout: float,
             process.kill()
             raise ChildDied("timeout", None)
         try:
-            answer = json.loads(receiver.recv_bytes(max_result_bytes + 1024), object_hook=_untagged)
+            answer = decode_data(receiver.recv_bytes(max_result_bytes + 1024))
         except (EOFError, OSError):
             process.join(5)
             raise ChildDied("died", process.exitcode) from None
         try:
-            peak = int(receiver.recv_bytes(64))
+            peak, cpu = receiver.recv_bytes(64).split()
+            peak, cpu = int(peak), float(cpu)
         except (EOFError, OSError, ValueError):
-            peak = 0
+            peak, cpu = 0, 0.0
     finally:
         receiver.close()
         process.join(5)
         if process.is_alive():
             process.kill()
             process.join()
-    log.info("%s ran in a child process: %.2f s, peak RSS %.0f MB", getattr(func, "__name__", func),
-             time.monotonic() - started, peak / 1048576)
+    global last_usage
+    last_usage = ChildUsage(time.monotonic() - started, cpu, peak)
+    log.info("%s ran in a child process: %.2f s (CPU %.2f s), peak RSS %.0f MB", getattr(func, "__name__", func),
+             last_usage.seconds, cpu, peak / 1048576)
     if "failed" in answer:
         raise ChildFailed(*answer["failed"])
     if "too_large" in answer:

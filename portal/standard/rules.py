@@ -2,9 +2,11 @@
 
 One set of checks and messages for the web form, the batch import and the CLI. Entry points:
 
-* ``check_certificate(values, persons, ctx)`` – every error of every field and person (raw input ok);
+* ``check_and_clean(values, persons, ctx)`` – every error of every field and person (raw input ok) and, from
+  the same single pass, the cleaned values and persons the issuing step stores (``CheckedCertificate``);
+* ``check_certificate(values, persons, ctx)`` – only the errors;
 * ``check_cancellation(persons, ctx)`` – R9 for the 1113 persons at a cancellation;
-* ``clean_certificate(values)`` / ``clean_person(p)`` – canonical typed values for storage;
+* ``clean_certificate(values)`` / ``clean_person(p)`` – canonical typed values (the same cleaning, alone);
 * ``rule_r1_…`` … ``rule_r13_…`` – the single rules, each returning ``list[RuleError]``.
 
 Every message is Chinese, names the field, shows the bad value and says how to fix it.
@@ -28,8 +30,9 @@ from .normalize import (clean_code, clean_location, clean_record_number, clean_t
 from .values import _RECORD_RE, CertificateNumber, IdNumber, RecordNumber, Uscc
 
 __all__ = [
-    "RuleError", "PersonStatus", "PersonLookup", "CheckContext", "FIELDS", "PERSON_FIELDS", "RULE_IDS",
-    "check_certificate", "check_cancellation", "check_person_row", "clean_certificate", "clean_person",
+    "RuleError", "PersonStatus", "PersonLookup", "CheckContext", "CheckedCertificate", "FIELDS", "PERSON_FIELDS",
+    "RULE_IDS", "check_and_clean", "check_certificate", "check_cancellation", "check_person_row",
+    "clean_certificate", "clean_person",
     "rule_r1_certificate_number", "rule_r2_division", "rule_r3_record_number", "rule_r4_uscc",
     "rule_r4_authority", "rule_r4_authority_name", "rule_r5_jurisdiction", "rule_r6_location", "rule_r7_business",
     "rule_r8_persons", "rule_r9_platform", "rule_r10_permit", "rule_r11_dates", "rule_r12_unique",
@@ -672,6 +675,16 @@ def _check_persons(persons: Sequence[Mapping[str, object]], today: date,
     return cleaned, errors, reported
 
 
+@dataclass(frozen=True, slots=True)
+class CheckedCertificate:
+    """A new issue checked by every rule: ALL its errors ([] = valid) and, from the same cleaning pass, its
+    values and persons as the issuing step stores them (``clean_certificate`` / ``clean_person``)."""
+
+    errors: list[RuleError]
+    certificate: dict
+    persons: list[dict]
+
+
 def check_certificate(values: Mapping[str, object], persons: Sequence[Mapping[str, object]],
                       ctx: CheckContext, *, person_rows: Sequence[int] | None = None) -> list[RuleError]:
     """Check a new issue: every rule on every field and every person; returns ALL errors ([] = valid).
@@ -679,6 +692,12 @@ def check_certificate(values: Mapping[str, object], persons: Sequence[Mapping[st
     ``values`` / ``persons`` may be raw (strings with junk, spreadsheet numbers, dates). ``person_rows``
     (optional, import) gives each person's sheet row so messages say «人员信息表第15行» instead of «相关人员第2行».
     """
+    return check_and_clean(values, persons, ctx, person_rows=person_rows).errors
+
+
+def check_and_clean(values: Mapping[str, object], persons: Sequence[Mapping[str, object]],
+                    ctx: CheckContext, *, person_rows: Sequence[int] | None = None) -> CheckedCertificate:
+    """``check_certificate``'s errors and the cleaned values and persons, each value cleaned once."""
     clean, fmt = _clean_certificate(values)
     errors: list[RuleError] = list(fmt.values())
     bad = set(fmt)
@@ -729,7 +748,7 @@ def check_certificate(values: Mapping[str, object], persons: Sequence[Mapping[st
     if ctx.find_person is not None:
         skip = set(reported) | {e.person_index for e in r8 if e.person_index is not None}
         errors += rule_r9_platform(cleaned_persons, ctx, "issue", skip=skip, person_rows=person_rows)
-    return errors
+    return CheckedCertificate(errors, clean, cleaned_persons)
 
 
 def check_person_row(person: Mapping[str, object], today: date, sheet_row: int) -> list[RuleError]:

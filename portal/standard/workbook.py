@@ -3,6 +3,8 @@
 * ``write_template_zip(dest)`` – the 导出 template zip (xlsx + empty 附件/ folder);
 * ``open_import_zip(src, limits)`` – safety checks of an uploaded zip (``ImportRefused`` with one Chinese
   message) and its rows as ``ImportRow``; ``count_import_rows(src, limits)`` the same checks, only the count;
+  ``check_import_upload(src, limits)`` the same checks, answering the count and the sheets as read (compact),
+  which ``open_import_zip(src, limits, sheets=…)`` takes instead of reading the workbook a second time;
 * ``check_import_file(f, ctx)`` – every rule on every row (the CLI ``certs check``);
 * ``write_failure_report(dest, failed_rows, person_failures)`` – failed rows of both sheets in the template
   layout + 错误信息, re-importable.
@@ -22,6 +24,7 @@ import stat
 import tempfile
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date
 from operator import itemgetter
@@ -30,10 +33,10 @@ from typing import BinaryIO, Iterable, Iterator, Sequence
 from . import codes
 from .fields import (ATTACHMENTS_FIELD, EXAMPLE_CERTIFICATE, EXAMPLE_PERSONS, EXAMPLE_SEQ, FIELDS, PERSON_FIELDS,
                      PERSON_SEQ_FIELD, SEQ_FIELD, FieldDef)
-from .isolation import ChildDied, ChildFailed, ResultTooLarge, answer_size, run_in_child
+from .isolation import ChildDied, ChildFailed, ResultTooLarge, decode_data, encode_data, run_in_child
 from .normalize import clean_record_number, clean_seq, clean_text, parse_date, split_attachments
-from .rules import (CheckContext, RuleError, attachment_too_large, check_certificate, check_person_row,
-                    rule_r12_same_file)
+from .rules import (CheckContext, CheckedCertificate, RuleError, attachment_too_large, check_and_clean,
+                    check_person_row, rule_r12_same_file)
 from .xlsx_scan import SheetBeyond, XlsxUnreadable, cell_ref, column_letters, scan_sheet, sheet_members
 
 TEMPLATE_ZIP_NAME = "建筑起重机械使用登记证书导入模板.zip"
@@ -580,25 +583,44 @@ def _sheet_rows(wb, sheet_name: str, expected: Sequence[FieldDef],
     return _SheetData(out, {f.key: i for i, f in enumerate(expected)}, formulas)
 
 
-def open_import_zip(path: str | os.PathLike | bytes | BinaryIO,
-                    limits: ImportLimits | None = None) -> ImportFile:
+def open_import_zip(path: str | os.PathLike | bytes | BinaryIO, limits: ImportLimits | None = None, *,
+                    sheets: bytes | None = None) -> ImportFile:
     """Check an uploaded zip and read its workbook; raises ``ImportRefused`` (one Chinese message) when the
     file is not a zip, encrypted, unsafe (absolute/.. names, links, undecodable names), too large packed or
     unpacked, has no or several .xlsx workbooks (or a zip inside the zip), lacks a sheet or header, holds
-    more rows or columns than the limits, or cannot be read within the reader's memory and time."""
-    return _checked(path, limits or ImportLimits(), count_only=False)
+    more rows or columns than the limits, or cannot be read within the reader's memory and time.
+
+    ``sheets``: the ``CheckedUpload.sheets`` of this same file, kept since its upload was checked: the zip is
+    checked again (cheap: its central directory) but the workbook is not scanned and read a second time."""
+    return _checked(path, limits or ImportLimits(), "rows", sheets)
 
 
 def count_import_rows(path: str | os.PathLike | bytes | BinaryIO, limits: ImportLimits | None = None) -> int:
     """Every check of ``open_import_zip``, answering only the number of certificate rows: the rows stay in
     the reader's child process, so the web request that accepts an upload never holds them."""
-    return _checked(path, limits or ImportLimits(), count_only=True)
+    return _checked(path, limits or ImportLimits(), "count")
 
 
-def _checked(path, limits: ImportLimits, count_only: bool):
+@dataclass(frozen=True)
+class CheckedUpload:
+    """An upload that passed every check of ``open_import_zip``: its number of certificate rows, and its two
+    data sheets as the reader's child read them — compressed JSON, never Python objects in the caller (a
+    10,000-row file: some 2 MB) — for ``open_import_zip(…, sheets=…)`` to use instead of reading again."""
+
+    count: int
+    sheets: bytes
+
+
+def check_import_upload(path: str | os.PathLike | bytes | BinaryIO,
+                        limits: ImportLimits | None = None) -> CheckedUpload:
+    """Every check of ``open_import_zip`` at once (the upload request), keeping what was read for the import."""
+    return _checked(path, limits or ImportLimits(), "keep")
+
+
+def _checked(path, limits: ImportLimits, answer: str, sheets: bytes | None = None):
     try:
         source = _load_source(path, limits.max_zip_bytes)
-        return _open(source, limits, count_only)
+        return _open(source, limits, answer, sheets)
     except ImportRefused:
         raise
     except Exception as e:  # never crash on a malformed upload
@@ -625,7 +647,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and any encrypted Offi
 _UNPACKED_TOO_LARGE = "压缩包解压后的内容过大（可能是异常或恶意的压缩文件），已拒绝导入；请只放入导入模板和附件后重新压缩上传"
 
 
-def _open(source: bytes, limits: ImportLimits, count_only: bool = False):
+def _open(source: bytes, limits: ImportLimits, answer: str = "rows", sheets: bytes | None = None):
     if source[:8] == _OLE_MAGIC:
         raise _refuse("上传的是 Excel 文件（.xls 或加密的工作簿），不是 zip 压缩包：请把填好的 .xlsx 模板放入导出的压缩包中再上传")
     if not zipfile.is_zipfile(io.BytesIO(source)):
@@ -675,41 +697,64 @@ def _open(source: bytes, limits: ImportLimits, count_only: bool = False):
         if len(books) > 1:
             raise _refuse(f"压缩包中有 {len(books)} 个 Excel 工作簿（{'、'.join(books)}），一次只能导入一个，请只保留一个后上传")
         book = books[0]
-        path = os.path.join(tmp, "workbook.xlsx")
-        with open(path, "wb") as out:
-            try:
-                _copy_bounded(zf, files[book], out, limits.max_unpacked_bytes)
-            except _EntryTooLarge:
-                raise _refuse(_UNPACKED_TOO_LARGE) from None
         attachments, attachment_sizes = {}, {}
         for n in files:
             parts = n.split("/")
             if ATTACHMENT_DIR in parts[:-1] and parts[-1] not in attachments:
                 attachments[parts[-1]] = files[n].filename  # raw name for getinfo()
                 attachment_sizes[parts[-1]] = files[n].file_size
-        with open(path, "rb") as fh:
-            if fh.read(8) == _OLE_MAGIC:
-                raise _refuse(f"工作簿“{book}”设置了打开密码（已加密）或不是 .xlsx 格式，请取消密码、另存为 .xlsx 后重新上传")
-        try:
-            read = run_in_child(_read_workbook, path, book, limits, count_only,
-                                memory_bytes=limits.reader_memory_bytes, timeout=limits.reader_timeout,
-                                max_result_bytes=limits.max_read_bytes)
-        except ResultTooLarge as too_large:
-            raise _too_much_content(too_large.size, limits) from None
-        except ChildFailed as failed:
-            if failed.kind == "ImportRefused":
-                raise _refuse(failed.message) from None
-            if failed.kind != "MemoryError":  # Python code in the child may meet the limit first
-                raise _refuse(f"无法读取工作簿“{book}”（{failed.kind}），请用 Excel/WPS 打开后另存为 .xlsx 再上传") from None
-            raise _cannot_read(book, "内存") from None
-        except ChildDied as died:
-            raise _cannot_read(book, "时间" if died.reason == "timeout" else "内存") from None
-    if count_only:
+        if sheets is not None:
+            read = _kept_sheets(sheets, limits)
+        else:
+            read = _read_isolated(zf, files[book], book, tmp, limits, answer)
+    if answer != "rows":  # the count, or the CheckedUpload
         return read
     certs, persons = (_SheetData.from_json(sheet) for sheet in read)
     return ImportFile(source, book, certs.rows, certs.columns, persons.rows, persons.columns, attachments,
                       attachment_sizes=attachment_sizes, max_attachment_bytes=limits.max_attachment_bytes,
                       formulas={CERT_SHEET: certs.formulas, PERSON_SHEET: persons.formulas})
+
+
+def _read_isolated(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: str, tmp: str, limits: ImportLimits,
+                   answer: str):
+    """Unpack the workbook into ``tmp`` and read it in the reader's child (``_read_workbook``)."""
+    path = os.path.join(tmp, "workbook.xlsx")
+    with open(path, "wb") as out:
+        try:
+            _copy_bounded(zf, info, out, limits.max_unpacked_bytes)
+        except _EntryTooLarge:
+            raise _refuse(_UNPACKED_TOO_LARGE) from None
+    with open(path, "rb") as fh:
+        if fh.read(8) == _OLE_MAGIC:
+            raise _refuse(f"工作簿“{book}”设置了打开密码（已加密）或不是 .xlsx 格式，请取消密码、另存为 .xlsx 后重新上传")
+    keep_path = os.path.join(tmp, "sheets.json.z") if answer == "keep" else None
+    try:
+        read = run_in_child(_read_workbook, path, book, limits, answer != "rows", keep_path,
+                            memory_bytes=limits.reader_memory_bytes, timeout=limits.reader_timeout,
+                            max_result_bytes=limits.max_read_bytes)
+    except ResultTooLarge as too_large:
+        raise _too_much_content(too_large.size, limits) from None
+    except ChildFailed as failed:
+        if failed.kind == "ImportRefused":
+            raise _refuse(failed.message) from None
+        if failed.kind != "MemoryError":  # Python code in the child may meet the limit first
+            raise _refuse(f"无法读取工作簿“{book}”（{failed.kind}），请用 Excel/WPS 打开后另存为 .xlsx 再上传") from None
+        raise _cannot_read(book, "内存") from None
+    except ChildDied as died:
+        raise _cannot_read(book, "时间" if died.reason == "timeout" else "内存") from None
+    if keep_path is None:
+        return read
+    with open(keep_path, "rb") as fh:  # written by the child, bounded there by max_read_bytes
+        return CheckedUpload(read, fh.read())
+
+
+def _kept_sheets(sheets: bytes, limits: ImportLimits) -> list:
+    """The two sheets a ``CheckedUpload`` kept, decompressed within the same bound as a fresh read."""
+    inflate = zlib.decompressobj()
+    data = inflate.decompress(sheets, limits.max_read_bytes + 1)
+    if len(data) > limits.max_read_bytes or not inflate.eof:
+        raise _too_much_content(len(data), limits)
+    return decode_data(data)
 
 
 def _size(n: int) -> str:
@@ -756,11 +801,12 @@ def _beyond(sheet: str, beyond: SheetBeyond, limits: ImportLimits, width: int) -
 _DAMAGED = "无法读取工作簿“{book}”的内容，文件可能已损坏：请用 Excel/WPS 打开后另存为 .xlsx 再上传"
 
 
-def _read_workbook(path: str, book: str, limits: ImportLimits, count_only: bool):
+def _read_workbook(path: str, book: str, limits: ImportLimits, count_only: bool, keep_path: str | None = None):
     """The reader child's work: scan both data sheets within the limits, then read them with calamine.
 
     Returns the two ``_SheetData`` (or, ``count_only``, the number of certificate rows); ``ImportRefused``
-    for a workbook beyond the limits or unreadable."""
+    for a workbook beyond the limits or unreadable. ``keep_path``: also write the two sheets there, as
+    compressed JSON (``_kept_sheets`` reads them)."""
     # (sheet, its columns, its row limit, the template's example rows it may still hold)
     sheets = ((CERT_SHEET, CERT_COLUMNS, limits.max_rows, 1),
               (PERSON_SHEET, PERSON_COLUMNS, limits.max_person_rows, len(EXAMPLE_PERSONS)))
@@ -811,9 +857,12 @@ def _read_workbook(path: str, book: str, limits: ImportLimits, count_only: bool)
     sheets_read = [certs.to_json(), persons.to_json()]
     if not count_only:
         return sheets_read  # run_in_child bounds what it hands back (max_read_bytes)
-    size = answer_size(sheets_read)
-    if size > limits.max_read_bytes:  # the same bound: an upload accepted here reads in the worker too
-        raise _too_much_content(size, limits)
+    data = encode_data(sheets_read)
+    if len(data) > limits.max_read_bytes:  # the same bound: an upload accepted here reads in the worker too
+        raise _too_much_content(len(data), limits)
+    if keep_path is not None:
+        with open(keep_path, "wb") as out:
+            out.write(zlib.compress(data, 1))
     return count
 
 
@@ -837,14 +886,23 @@ class CheckReport:
 
 
 def check_import_rows(import_file: ImportFile, ctx: CheckContext) -> Iterator[tuple[ImportRow, list[RuleError]]]:
-    """Check every row (all rules, all errors) and yield (row, errors). R12 compares the canonical 备案编号 with
-    the database (``ctx.record_number_taken``) and with the earlier rows of the file that pass every check
-    (rows that would be issued): a copy of a row that fails is not a duplicate of anything."""
+    """Check every row (all rules, all errors) and yield (row, errors); see ``checked_import_rows``."""
+    for row, checked in checked_import_rows(import_file, ctx):
+        yield row, checked.errors
+
+
+def checked_import_rows(import_file: ImportFile,
+                        ctx: CheckContext) -> Iterator[tuple[ImportRow, CheckedCertificate]]:
+    """Check every row (all rules, all errors) and yield (row, checked): the row's errors — the file's own
+    (序号, formulas, attachments) and the rules' — and its cleaned values and persons, for issuing. R12
+    compares the canonical 备案编号 with the database (``ctx.record_number_taken``) and with the earlier rows of
+    the file that pass every check (rows that would be issued): a copy of a row that fails is not a duplicate
+    of anything."""
     passed: dict[str, ImportRow] = {}  # canonical 备案编号 → the first row with it that passes
     for row in import_file.rows():
+        checked = check_and_clean(row.values, row.persons, ctx, person_rows=row.person_rows)
         errors = list(row.problems)
-        errors += row.without_superseded(check_certificate(row.values, row.persons, ctx,
-                                                           person_rows=row.person_rows))
+        errors += row.without_superseded(checked.errors)
         try:
             number = clean_record_number(row.values.get("record_number"))
         except ValueError:  # reported by check_certificate as FORMAT
@@ -853,7 +911,7 @@ def check_import_rows(import_file: ImportFile, ctx: CheckContext) -> Iterator[tu
             errors += rule_r12_same_file(number, passed[number].excel_row, passed[number].seq)
         elif number and not errors:
             passed[number] = row
-        yield row, errors
+        yield row, CheckedCertificate(errors, checked.certificate, checked.persons)
 
 
 def orphan_person_failures(import_file: ImportFile, ctx: CheckContext) -> list[PersonRowFailure]:

@@ -133,11 +133,29 @@ def test_a_row_that_crashes_is_rolled_back_and_the_others_go_on(run, monkeypatch
 
 
 def test_a_crash_of_the_whole_task_marks_it_failed_with_the_reason(run, monkeypatch):
-    def broken(_data):
+    def broken(_data, _sheets=None):
         raise OSError("storage unreachable")
     monkeypatch.setattr(services, "open_upload", broken)  # the upload check passes, the job's read fails
     task = run(import_zip(valid_rows(count=1)))
     assert task.state == "failed" and "storage unreachable" in task.error and task.finished_at
+
+
+def test_the_worker_takes_the_sheets_read_by_the_upload_check_and_does_not_read_the_workbook_again(
+        user, monkeypatch):
+    from portal.standard import workbook
+    reads = []
+    real = workbook.run_in_child
+    monkeypatch.setattr(workbook, "run_in_child", lambda *a, **kw: reads.append(a[0].__name__) or real(*a, **kw))
+    task = start_import(user("clerk"), "导入.zip", import_zip(valid_rows(count=2)), enqueue=False)
+    assert reads == ["_read_workbook"] and storage.path_of(services.sheets_path(task.upload_path)).exists()
+    result = run_import(task.id)
+    assert (result.state, result.succeeded, reads) == ("done", 2, ["_read_workbook"])
+
+
+def test_an_upload_stored_without_kept_sheets_is_read_again(user):
+    task = start_import(user("clerk"), "导入.zip", import_zip(valid_rows(count=2)), enqueue=False)
+    storage.path_of(services.sheets_path(task.upload_path)).unlink()  # as an upload stored before they were kept
+    assert (run_import(task.id).state, db.session.get(Task, task.id).succeeded) == ("done", 2)
 
 
 def test_progress_is_committed_while_the_task_runs(run, user, monkeypatch):

@@ -4,7 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from portal.standard.rules import (CheckContext, PersonStatus, RuleError, check_cancellation, check_certificate,
+from portal.standard.rules import (CheckContext, PersonStatus, RuleError, check_and_clean, check_cancellation,
+                                   check_certificate,
                                    clean_certificate, clean_person, rule_r1_certificate_number, rule_r6_location,
                                    rule_r10_permit, rule_r13_no_change)
 from tests.standard.factories import (AUTHORITY_USCC, TAIYUAN_JURISDICTION, TODAY, make_id, valid_certificate,
@@ -432,6 +433,17 @@ def test_raw_spreadsheet_values_are_normalised():
     persons = valid_persons()
     persons[0]["type_code"] = 1101.0
     assert check_certificate(raw, persons, ctx()) == []
+
+
+def test_one_check_returns_the_errors_and_the_values_the_issuing_step_stores():
+    raw = valid_certificate(issue_date=datetime(2025, 6, 1), crane_type="塔式起重机", tower_tip_load="1.30",
+                            record_number="晋aa－t00001", location="112.9,99.0")
+    persons = valid_persons()
+    persons[0].update(type_code=1101.0, name=" 张三 ")
+    checked = check_and_clean(raw, persons, ctx())
+    assert checked.errors == check_certificate(raw, persons, ctx()) and [e.rule for e in checked.errors] == ["R6"]
+    assert checked.certificate == clean_certificate(raw) and checked.persons == [clean_person(p) for p in persons]
+    assert checked.certificate["record_number"] == "晋AA-T00001" and checked.persons[0]["name"] == "张三"
 
 
 def test_float_id_number_gets_text_format_hint():

@@ -3,6 +3,7 @@ refused before the reader allocates; a reader that dies says «文件无法读�
 example row recognised by content; formula cells named; attachments checked from the central directory and
 read with a hard cap; the failure report keeps every value as text."""
 import io
+from datetime import datetime
 import re
 import struct
 import zipfile
@@ -13,7 +14,8 @@ import pytest
 from portal.standard.fields import EXAMPLE_CERTIFICATE, FIELD_BY_KEY
 from portal.standard.rules import CheckContext
 from portal.standard.workbook import (CERT_SHEET, PERSON_SHEET, TEMPLATE_XLSX_NAME, ImportLimits, ImportRefused,
-                                      check_import_file, check_import_rows, count_import_rows, open_import_zip,
+                                      check_import_file, check_import_rows, check_import_upload, count_import_rows,
+                                      open_import_zip,
                                       template_workbook_bytes, write_failure_report)
 from tests.standard.factories import (AUTHORITY_USCC, TAIYUAN_JURISDICTION, TODAY, edit_sheet_xml, filled_workbook,
                                       inline_cell, valid_certificate, valid_persons, with_rows, zip_bytes)
@@ -114,6 +116,34 @@ def test_a_dtd_in_a_sheet_is_refused():
 def test_the_count_is_the_number_of_rows_open_import_zip_gives():
     data = _zip(filled_workbook(_rows(3)))
     assert count_import_rows(data) == len(open_import_zip(data)) == len(list(open_import_zip(data).rows())) == 3
+
+
+def _row_facts(import_file):
+    return [(r.seq, r.excel_row, r.values, r.persons, r.person_rows, r.problems) for r in import_file.rows()]
+
+
+def test_the_sheets_kept_by_the_upload_check_give_what_a_second_read_would_without_reading_again(monkeypatch):
+    from portal.standard import workbook
+    rows = _rows(3)
+    rows[1][1]["issue_date"] = datetime(2025, 6, 1)  # a date cell: it comes back a date, not text
+    data = _zip(_formula(filled_workbook(rows), CERT_SHEET, "B3"))  # a formula cell: named as such
+    checked = check_import_upload(data)
+    fresh = open_import_zip(data)
+    assert checked.count == len(fresh) == 3 and len(checked.sheets) < len(data) * 2
+
+    def no_second_read(*_args, **_kwargs):
+        raise AssertionError("the workbook was read again")
+    monkeypatch.setattr(workbook, "run_in_child", no_second_read)
+    kept = open_import_zip(data, sheets=checked.sheets)
+    assert _row_facts(kept) == _row_facts(fresh)
+    assert any(p.rule == "FORMAT" and "公式" in p.message for r in kept.rows() for p in r.problems)
+
+
+def test_kept_sheets_are_held_to_the_read_limit_too():
+    data = _zip(filled_workbook(_rows(2)))
+    checked = check_import_upload(data)
+    with pytest.raises(ImportRefused, match="工作簿中的内容过多"):
+        open_import_zip(data, ImportLimits(max_rows=1, max_person_rows=1), sheets=checked.sheets)
 
 
 # ------------------------------------------------------------------------------------------ the zip
