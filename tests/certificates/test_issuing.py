@@ -31,11 +31,20 @@ def test_issue_assigns_the_first_number_stores_seals_and_queues_a_report(demo):
 
 def test_a_batch_gives_each_certificate_its_identifier_and_a_later_type_code_changes_only_new_ones(demo, app):
     from portal.certificates.authorities import Authority
-    from portal.certificates.issuing import BatchRow, issue_batch
+    from portal.certificates.issuing import BatchRow, check_context, issue_batch
+    from portal.platform.service import person_finder
+    from portal.standard.rules import check_and_clean
     from portal.standard.license_id import LicenseId, serial_for_certificate_number
     clerk = _user("clerk")
     authority = db.session.scalar(db.select(Authority).filter_by(uscc="11140100MB0000002K"))
-    rows = [BatchRow(str(n), issuable_certificate(n), issuable_persons(), []) for n in (1, 2, 3)]
+    ctx = check_context(authority, person_finder())
+
+    def row(n):
+        values, persons = issuable_certificate(n), issuable_persons()
+        checked = check_and_clean(values, persons, ctx)
+        assert checked.errors == []
+        return BatchRow(str(n), values, persons, [], checked)
+    rows = [row(n) for n in (1, 2, 3)]
     issued = issue_batch(clerk, authority, rows, import_task_id=None)
     certs = [db.session.get(Certificate, issued[str(n)].id) for n in (1, 2, 3)]
     for cert in certs:
