@@ -13,6 +13,9 @@ REPORT_STATE_NAMES = {"pending": "待上报", "reported": "已上报", "collecte
                       "rejected": "校验失败", "failed": "上报失败"}
 
 
+TRIGRAM_SEARCHED = ("number", "holder_name", "project_name")
+
+
 class NumberCounter(db.Model):
     """The last serial used per issuing authority per year (R1); a row lock serialises issuers."""
     __tablename__ = "number_counters"
@@ -36,6 +39,9 @@ class Certificate(db.Model):
                  postgresql_ops={"holder_name": "text_pattern_ops"}),
         sa.Index("ix_certificates_project_name_prefix", "project_name",
                  postgresql_ops={"project_name": "text_pattern_ops"}),
+        # Any part of 证书编号 / 使用单位 / 工程名称 (portal.certificates.search): trigram indexes.
+        *(sa.Index(f"ix_certificates_{column}_trgm", column, postgresql_using="gin",
+                   postgresql_ops={column: "gin_trgm_ops"}) for column in TRIGRAM_SEARCHED),
         sa.Index("ix_certificates_authority_issue_date", "authority_id", "issue_date"),
         # An admin's date-range search spans every authority.
         sa.Index("ix_certificates_issue_date_id", "issue_date", "id"),
@@ -178,3 +184,8 @@ class CertificateEvent(db.Model):
     detail: Mapped[str] = mapped_column(sa.Text, default="")
 
     certificate = relationship("Certificate", back_populates="events")
+
+
+# The trigram indexes need pg_trgm (a trusted extension: the database owner may create it).
+sa.event.listen(Certificate.__table__, "before_create",
+                sa.DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))
