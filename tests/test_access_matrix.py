@@ -86,6 +86,7 @@ EXPECTATIONS = {
     "maintenance.crane_attachment":       R(200,   ab(200, 404), ab(404, 200), ab(200, 404), 403,       403),
     "maintenance.crane_cancel":           R(403,   ab(422, 404), ab(404, 422), ab(403, 404), 403,       403),
     "maintenance.crane_detail":           R(200,   ab(200, 404), ab(404, 200), ab(200, 404), 403,       403),
+    "maintenance.crane_export":           R(200,   200,         200,         200,         403,         403),
     "maintenance.crane_list":             R(200,   200,         200,         200,         403,         403),
     "maintenance.crane_pdf":              R(200,   ab(200, 404), ab(404, 200), ab(200, 404), 403,       403),
     "maintenance.crane_resend_report":    R(409,   ab(403, 404), ab(404, 403), ab(409, 404), 403,       403),
@@ -95,6 +96,8 @@ EXPECTATIONS = {
     "static":                             ALL(200),
     "tasks.detail":                       R(200,   ab(200, 404), ab(404, 200), ab(200, 404), 403,       403),
     "tasks.failure_report":               R(200,   ab(200, 404), ab(404, 200), ab(200, 404), 403,       403),
+    "tasks.issued_numbers":               R(200,   ab(200, 404), ab(404, 200), ab(200, 404), 403,       403),
+    "tasks.signed_pdfs":                  R(200,   ab(200, 404), ab(404, 200), ab(200, 404), 403,       403),
     "tasks.index":                        R(200,   200,         200,         200,         403,         403),
     "tasks.status":                       R(200,   ab(200, 404), ab(404, 200), ab(200, 404), 403,       403),
 }
