@@ -94,6 +94,8 @@ EXPECTATIONS = {
     "public.index":                       ALL(200),
     "public.verify":                      ALL(200),
     "static":                             ALL(200),
+    "statistics.export":                  R(200,   403,         403,         200,         403,         403),
+    "statistics.index":                   R(200,   403,         403,         200,         403,         403),
     "tasks.detail":                       R(200,   ab(200, 404), ab(404, 200), ab(200, 404), 403,       403),
     "tasks.failure_report":               R(200,   ab(200, 404), ab(404, 200), ab(200, 404), 403,       403),
     "tasks.issued_numbers":               R(200,   ab(200, 404), ab(404, 200), ab(200, 404), 403,       403),
