@@ -1,29 +1,24 @@
 """Sending files with personal data (signed PDFs, attachments, failure reports): never cached by the
 browser or a proxy, never sniffed as another type."""
-import zipfile
-from io import BytesIO, RawIOBase
+from io import BytesIO
+from pathlib import Path
 from urllib.parse import quote
 
-from flask import Response, abort, send_file
+from flask import Response, abort, send_file, stream_with_context
 
 from portal import storage, xlsx_export
+from portal.zip_stream import zip_chunks
 from portal.certificates.documents import read_signed_pdf
 
 
 def private_file(data, mimetype, download_name, as_attachment=True):
-    """A download of bytes (or of a stored file, given its path; or of an open binary file, closed after
-    sending) only its user may see."""
-    source = BytesIO(data) if isinstance(data, bytes) else data
+    """A download of bytes (or of a stored file, given its path) only its user may see."""
+    source = data if isinstance(data, Path) else BytesIO(data)
     response = send_file(source, mimetype=mimetype, as_attachment=as_attachment, download_name=download_name,
                          max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
-
-
-def private_xlsx(sheets, download_name):
-    """A workbook of (title, header, rows) sheets, written row by row to a temporary file and sent from it."""
-    return private_file(xlsx_export.write_workbook(sheets), xlsx_export.XLSX, download_name)
 
 
 def signed_pdf(cert):
@@ -46,46 +41,31 @@ def attachment(cert, attachment_id):
     return private_file(data, found.content_type, found.filename)
 
 
-class _Chunks(RawIOBase):
-    """A write-only stream that keeps what was written until taken: zipfile writes an archive into it."""
-
-    def __init__(self):
-        self.chunks = []
-
-    def writable(self):
-        return True
-
-    def write(self, data):
-        self.chunks.append(bytes(data))
-        return len(data)
-
-    def take(self):
-        data, self.chunks = b"".join(self.chunks), []
-        return data
+def _file_blocks(path, size=1 << 16):
+    with open(path, "rb") as source:
+        while block := source.read(size):
+            yield block
 
 
-def _zip_stream(members, chunk_size=1 << 16):
-    """The bytes of a zip of (name in the archive, path on disk), produced a chunk at a time.
+def private_stream(chunks, mimetype, download_name):
+    """A download produced while it is sent (an export of any size, in bounded memory), never cached.
 
-    PDFs are compressed already: members are stored. Memory stays at one chunk whatever the total."""
-    sink = _Chunks()
-    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for name, path in members:
-            with open(path, "rb") as source, archive.open(name, "w", force_zip64=True) as target:
-                while block := source.read(chunk_size):
-                    target.write(block)
-                    yield sink.take()
-    yield sink.take()
-
-
-def private_zip(members, download_name):
-    """A zip of stored files streamed as it is written (no copy on disk or in memory), never cached."""
-    response = Response(_zip_stream(members), mimetype="application/zip")
-    response.headers["Content-Disposition"] = _attachment_header(download_name)
+    The request context stays open while it streams: the rows are read from the database as they go."""
+    response = Response(stream_with_context(chunks), mimetype=mimetype)
+    ascii_name = "export" + (Path(download_name).suffix or "")
+    response.headers["Content-Disposition"] = (f"attachment; filename={ascii_name}; "
+                                               f"filename*=UTF-8''{quote(download_name)}")
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
-def _attachment_header(download_name):
-    return f"attachment; filename=export.zip; filename*=UTF-8''{quote(download_name)}"
+def private_xlsx(sheets, download_name):
+    """A workbook of (title, header, rows) sheets, written and sent as the rows are read."""
+    return private_stream(xlsx_export.workbook_chunks(sheets), xlsx_export.XLSX, download_name)
+
+
+def private_zip(files, download_name):
+    """A zip of (name in the archive, path on disk) files, stored (PDFs are compressed already), streamed."""
+    members = ((name, False, _file_blocks(path)) for name, path in files)
+    return private_stream(zip_chunks(members), "application/zip", download_name)
