@@ -1,4 +1,4 @@
-"""trigram indexes for contains-search on 证书编号, 使用单位 and 工程名称
+"""trigram indexes for contains-search on 证书编号, 使用单位 and 工程名称; an index on 上报状态
 
 Revision ID: a7c3e91f2b60
 Revises: c2d9e4b7a1f0
@@ -26,10 +26,12 @@ def upgrade():
         for column in COLUMNS:
             batch_op.create_index(f'ix_certificates_{column}_trgm', [column], unique=False,
                                   postgresql_using='gin', postgresql_ops={column: 'gin_trgm_ops'})
+        batch_op.create_index('ix_certificates_report_state', ['report_state'], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.drop_index('ix_certificates_report_state')
         for column in COLUMNS:
             batch_op.drop_index(f'ix_certificates_{column}_trgm', postgresql_using='gin',
                                 postgresql_ops={column: 'gin_trgm_ops'})

@@ -86,7 +86,8 @@ class Certificate(db.Model):
     pdf_state: Mapped[str] = mapped_column(sa.String(16), default="pending")
     pdf_path: Mapped[str | None] = mapped_column(sa.String(300))
     pdf_error: Mapped[str | None] = mapped_column(sa.Text)
-    report_state: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    # Indexed: 上报失败 / 校验失败 are few among many, and the list filters on them.
+    report_state: Mapped[str] = mapped_column(sa.String(16), default="pending", index=True)
     report_message: Mapped[str | None] = mapped_column(sa.Text)
 
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
