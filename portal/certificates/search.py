@@ -5,15 +5,15 @@ literal). On PostgreSQL pg_trgm GIN indexes serve these (fragments of three char
 index; shorter ones scan); SQLite runs the same LIKE without an index. A complete 证书编号 is an equality
 on its unique index.
 """
-import sqlalchemy as sa
 
 from portal.certificates.models import Certificate
+from portal.display import prefix_pattern
 from portal.standard.values import CertificateNumber
 
 
 def contains_pattern(text):
     """A LIKE pattern '%text%' with the user's own % _ \\ taken literally (used with escape='\\')."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return "%" + prefix_pattern(text)
 
 
 def contains(column, text):

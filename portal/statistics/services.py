@@ -41,10 +41,6 @@ class Table:
     rows: list
     chart: str  # Chart.js type drawn from the table: bar, line, doughnut
 
-    @property
-    def total(self):
-        return sum(row[1] for row in self.rows)
-
 
 def default_range():
     """The last twelve months up to today (Beijing): from the first day of the month eleven months ago."""

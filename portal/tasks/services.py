@@ -9,7 +9,7 @@ from portal import storage
 from portal.access import scope_tasks
 from portal.background.models import KIND_NAMES, STATE_NAMES, Task
 from portal.certificates.models import PDF_STATE_NAMES, STATUS_NAMES, Certificate
-from portal.display import prefix_pattern
+from portal.certificates.search import contains_pattern
 from portal.extensions import db
 from portal.imports.services import errors_path
 from portal.paging import paginate
@@ -38,7 +38,7 @@ def list_tasks(user, filters, page=1, per_page=PER_PAGE):
     if filters.get("state"):
         query = query.where(Task.state == filters["state"])
     if filters.get("file_name"):
-        pattern = "%" + prefix_pattern(filters["file_name"])  # anywhere in the name, wildcards literal
+        pattern = contains_pattern(filters["file_name"])  # anywhere in the name, wildcards literal
         query = query.where(sa.or_(Task.file_name.ilike(pattern, escape="\\"), Task.title.ilike(pattern, escape="\\")))
     query = query.order_by(Task.created_at.desc(), Task.id.desc())
     return paginate(query, page, per_page)
