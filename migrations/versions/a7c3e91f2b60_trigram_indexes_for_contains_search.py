@@ -8,7 +8,6 @@ On PostgreSQL: pg_trgm GIN indexes (the extension is trusted, so the database ow
 On SQLite the same indexes are plain B-trees the LIKE '%x%' does not use; they keep the schema the same.
 """
 from alembic import op
-import sqlalchemy as sa
 
 
 revision = 'a7c3e91f2b60'

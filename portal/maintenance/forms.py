@@ -32,7 +32,8 @@ def parse_search_args(args):
     dates = {key: parse_date_arg(label, args.get(key), errors) for key, label in _DATE_LABELS.items()}
     if dates["issued_from"] and dates["issued_to"] and dates["issued_from"] > dates["issued_to"]:
         errors.append("发证日期：起始日期不能晚于截止日期，请调整查询范围")
-    return SearchFilters(status=status, report_state=report_state, crane_type=crane_type, **text, **dates), page_arg(args), errors
+    filters = SearchFilters(status=status, report_state=report_state, crane_type=crane_type, **text, **dates)
+    return filters, page_arg(args), errors
 
 
 class CancelForm(FlaskForm):

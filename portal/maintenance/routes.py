@@ -3,11 +3,10 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal import downloads
+from portal import audit, downloads
 from portal.access import area_required, get_certificate_or_404, may
 from portal.certificates.documents import business_rows, face_rows, person_rows
 from portal.certificates.issuing import IssueRefused, cancel_certificate
-from portal import audit
 from portal.certificates.models import REPORT_STATE_NAMES, STATUS_NAMES
 from portal.clock import local_time, now
 from portal.display import mask_id_number

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask_sqlalchemy.pagination import SelectPagination
 
 from portal.access import scope_certificates
-from portal.certificates.models import REPORT_STATE_NAMES, STATUS_NAMES, Certificate
+from portal.certificates.models import PDF_STATE_NAMES, REPORT_STATE_NAMES, STATUS_NAMES, Certificate
 from portal.certificates.documents import business_rows, face_labels, face_rows
 from portal.certificates.search import contains, number_matches
 from portal.clock import local_time
@@ -128,16 +128,19 @@ def export_sheet(user, filters):
               "电子证照"]
 
     def rows():
-        query = search_query(user, filters).execution_options(yield_per=EXPORT_BATCH)
-        for cert in db.session.scalars(query):
+        # Plain rows, not ORM objects: a third of the cost, and face_rows reads them by attribute alike.
+        query = (search_query(user, filters).with_only_columns(*Certificate.__table__.columns)
+                 .execution_options(yield_per=EXPORT_BATCH))
+        for cert in db.session.execute(query):
             crane = codes.crane_type(cert.crane_type)
             cancelled = local_time(cert.cancelled_at)
             yield [cert.number, cert.holder_name, cert.holder_uscc, crane.name if crane else cert.crane_type,
                    *(value for _, value in face_rows(cert)),
                    "；".join(f"{label}：{value}" for label, value in business_rows(cert) if value),
-                   cert.authority_name, cert.authority_uscc, cert.issue_date, cert.valid_until, cert.status_name,
-                   cancelled.date() if cancelled else None, cert.cancel_reason, cert.report_state_name,
-                   cert.report_message, cert.pdf_state_name]
+                   cert.authority_name, cert.authority_uscc, cert.issue_date, cert.valid_until,
+                   STATUS_NAMES.get(cert.status, cert.status), cancelled.date() if cancelled else None,
+                   cert.cancel_reason, REPORT_STATE_NAMES.get(cert.report_state, cert.report_state),
+                   cert.report_message, PDF_STATE_NAMES.get(cert.pdf_state, cert.pdf_state)]
     return "证书", header, rows()
 
 

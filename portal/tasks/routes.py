@@ -13,7 +13,6 @@ from portal.tasks.services import failure_report_file, issued_numbers_sheet, lis
     signed_pdf_members, task_certificates, task_filters
 
 
-
 def _task_or_404(task_id, action="view"):
     """A task the current user may see; another user's or authority's id is a 404, not a 403."""
     task = db.session.get(Task, task_id)
