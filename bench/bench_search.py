@@ -146,7 +146,13 @@ def _run(app, args):
         db.session.execute(sa.text("TRUNCATE certificates RESTART IDENTITY CASCADE"))
         db.session.commit()
         start = time.perf_counter()
+        # Building a GIN index once is far cheaper than growing it row by row: drop, fill, build.
+        trigram = [index for index in Certificate.__table__.indexes if index.name.endswith("_trgm")]
+        for index in trigram:
+            index.drop(db.session.connection())
         db.session.execute(sa.text(_fill_sql(args.rows)))
+        for index in trigram:
+            index.create(db.session.connection())
         db.session.commit()
         filled = time.perf_counter() - start
         start = time.perf_counter()

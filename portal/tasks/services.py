@@ -107,10 +107,12 @@ def _issued(task):
 
 def issued_numbers_sheet(task):
     """The numbers an import task issued, as one export sheet (title, header, rows read in batches)."""
+    columns = (Certificate.number, Certificate.import_row_key, Certificate.holder_name, Certificate.record_number,
+               Certificate.status, Certificate.pdf_state)
+    # Built now: the rows are read as the response streams, after the view's session has closed.
+    query = _issued(task).with_only_columns(*columns).execution_options(yield_per=EXPORT_BATCH)
+
     def rows():
-        columns = (Certificate.number, Certificate.import_row_key, Certificate.holder_name, Certificate.record_number,
-                   Certificate.status, Certificate.pdf_state)
-        query = _issued(task).with_only_columns(*columns).execution_options(yield_per=EXPORT_BATCH)
         for number, row_key, holder, record, status, pdf_state in db.session.execute(query):
             yield [number, row_key, holder, record, STATUS_NAMES.get(status, status),
                    PDF_STATE_NAMES.get(pdf_state, pdf_state)]
