@@ -5,7 +5,9 @@
 Builds the schema in a scratch schema (`bench_search`, dropped at the end unless --keep), fills it with
 generate_series SQL, ANALYZEs, then times search_certificates() in an app context and the list page
 through the test client (logged in through the real SMS flow): median and p95 over --runs runs each.
-Target: p95 < 100 ms for 证书编号 and 使用单位 prefix searches. Without PostgreSQL it skips (exit 0).
+Target: p95 < 100 ms for 证书编号 (whole or any part), 使用单位 / 工程名称 (any part of three characters or
+more: pg_trgm GIN indexes) and the 上报状态 filter. A two-character fragment cannot use trigrams: it is
+printed for information. Without PostgreSQL it skips (exit 0).
 """
 import argparse
 import itertools
@@ -22,6 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 SCHEMA = "bench_search"
 TARGET_MS = 100.0
+TARGETED = ("number", "number, any part (7 digits)", "number, ASCII parentheses part", "holder_name prefix (1 unit)",
+            "holder_name contains (1 unit)", "project_name contains", "report_state 上报失败",
+            "crane_type S + holder_name contains")
 
 
 def _percentile(values, fraction):
@@ -47,7 +52,7 @@ def _fill_sql(rows):
         lpad((i / 30)::text, 5, '0') || chr(65 + i % 26), '测试建筑机械有限公司', 'SN' || i, d.issued - 400,
         '租赁公司', '91140105MA0CRAN02', '安装公司', '91140105MA0CRAN03', '监理公司', '91140105MA0CRAN04', '', '',
         '测试工程' || lpad((i % 100000)::text, 6, '0') || '号楼', '山西省测试路 1 号', d.division, '112.5492,37.8570',
-        d.division || '202501150101', '{{}}'::json, 'signed', 'collected', d.issued + time '09:00',
+        d.division || '202501150101', '{{}}'::json, 'signed', CASE WHEN i % 997 = 0 THEN 'failed' ELSE 'collected' END, d.issued + time '09:00',
         CASE WHEN i % 10 = 0 THEN d.issued + 30 END, CASE WHEN i % 10 = 0 THEN '设备已拆除' END
     FROM generate_series(1, {rows}) AS i
     CROSS JOIN LATERAL (SELECT CASE WHEN i % 5 = 0 THEN 2 ELSE 1 END AS authority_id,
@@ -102,7 +107,7 @@ def main():
 
     class BenchConfig(TestConfig):
         SQLALCHEMY_DATABASE_URI = url
-        SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"options": f"-csearch_path={SCHEMA}"}}
+        SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"options": f"-csearch_path={SCHEMA},public"}}
         SMS_OUTBOX_PATH = str(work / "sms.jsonl")
         PKI_DIR = str(work / "pki")
         STORAGE_DIR = str(work / "storage")
@@ -141,7 +146,13 @@ def _run(app, args):
         db.session.execute(sa.text("TRUNCATE certificates RESTART IDENTITY CASCADE"))
         db.session.commit()
         start = time.perf_counter()
+        # Building a GIN index once is far cheaper than growing it row by row: drop, fill, build.
+        trigram = [index for index in Certificate.__table__.indexes if index.name.endswith("_trgm")]
+        for index in trigram:
+            index.drop(db.session.connection())
         db.session.execute(sa.text(_fill_sql(args.rows)))
+        for index in trigram:
+            index.create(db.session.connection())
         db.session.commit()
         filled = time.perf_counter() - start
         start = time.perf_counter()
@@ -174,8 +185,24 @@ def _run(app, args):
     def project_prefix():
         return f"测试工程{rng.randrange(100000):06d}"
 
+    def serial_fragment():  # 7 digits out of the middle of a number: one or two certificates
+        return next_number()[-9:-2]
+
+    def name_middle():  # a fragment inside the name: one company, 20 certificates
+        return f"{rng.randrange(50000):05d}建筑"
+
+    def project_middle():
+        return f"{rng.randrange(100000):06d}号楼"
+
     scenarios = [
         ("number", lambda: SearchFilters(number=next_number())),
+        ("number, any part (7 digits)", lambda: SearchFilters(number=serial_fragment())),
+        ("number, ASCII parentheses part", lambda: SearchFilters(number=f"T({rng.randrange(2019, 2026)})00{rng.randrange(10000):04d}")),
+        ("holder_name contains (1 unit)", lambda: SearchFilters(holder_name=name_middle())),
+        ("project_name contains", lambda: SearchFilters(project_name=project_middle())),
+        ("report_state 上报失败", lambda: SearchFilters(report_state="failed")),
+        ("crane_type S + holder_name contains", lambda: SearchFilters(crane_type="S", holder_name=name_middle())),
+        ("holder_name 2 chars, no match (info)", lambda: SearchFilters(holder_name="建投")),
         ("holder_name prefix (1 unit)", lambda: SearchFilters(holder_name=name_prefix())),
         ("holder_name prefix (10 units)", lambda: SearchFilters(holder_name=broad_prefix())),
         ("record_number", lambda: SearchFilters(record_number=next_record())),
@@ -189,7 +216,7 @@ def _run(app, args):
         print(f"\nsearch_certificates() as {user.username} ({args.runs} runs each)")
         for label, make in scenarios:
             p95 = _time(label, lambda: _page(search_certificates(user, make())), args.runs)
-            if label in ("number", "holder_name prefix (1 unit)") and p95 > TARGET_MS:
+            if label in TARGETED and p95 > TARGET_MS:
                 failures.append(f"{user.username}: {label} p95 {p95:.1f} ms")
 
     print("\nquery plans (clerk):")
@@ -202,6 +229,7 @@ def _run(app, args):
     pages = [
         ("?number=…", lambda: {"number": next_number()}),
         ("?holder_name=… (1 unit)", lambda: {"holder_name": name_prefix()}),
+        ("?holder_name=…建筑 (contains)", lambda: {"holder_name": name_middle()}),
         ("?record_number=…", lambda: {"record_number": next_record()}),
         ("unfiltered first page", lambda: {}),
         ("unfiltered first page, HX-Request fragment", lambda: {}),
@@ -216,7 +244,7 @@ def _run(app, args):
     if failures:
         print("bench_search: TARGET MISSED (p95 < 100 ms): " + "; ".join(failures))
         return 1
-    print("bench_search: number and name-prefix searches meet p95 < 100 ms")
+    print("bench_search: number, contains and filter searches meet p95 < 100 ms")
     return 0
 
 

@@ -15,7 +15,8 @@ BENCHES = [
     ("规则与校验（issue 3）", "bench_standard.py", []),
     ("电子证照生成与签章（issue 16）", "bench_pdf.py", []),
     ("OFD 电子证照与 SM2 电子签章（issue 17）", "bench_ofd.py", []),
-    ("证照维护查询，1,000,000 条（issue 5，需 PostgreSQL）", "bench_search.py", []),
+    ("证照维护查询，1,000,000 条（issues 5, 15，需 PostgreSQL）", "bench_search.py", []),
+    ("证照维护导出，100,000 条（issue 15）", "bench_export.py", []),
     ("批量导入：校验入库与端到端，两个 rq worker（issue 6、16）", "bench_import.py", []),
     ("上传文件的读取上限：最大允许文件的内存峰值（issue 11）", "bench_upload_limits.py", []),
 ]

@@ -41,8 +41,8 @@ def create_app(config_class=Config, **overrides):
     queues.init_app(app)
     security.init_app(app)  # before the blueprints: their <int:…> routes use its bounded converter
 
-    from portal import admin, auth, delegation, entry, imports, main, maintenance, public, tasks
-    for area in (main, auth, admin, entry, imports, maintenance, tasks, delegation, public):
+    from portal import admin, auth, delegation, entry, imports, main, maintenance, public, statistics, tasks
+    for area in (main, auth, admin, entry, imports, maintenance, tasks, statistics, delegation, public):
         app.register_blueprint(area.bp)
 
     from portal import cli

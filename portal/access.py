@@ -18,6 +18,7 @@ AREAS = {
     "entry": {"title": "证照录入", "endpoint": "entry.index", "roles": {"clerk"}},
     "maintenance": {"title": "证照维护", "endpoint": "maintenance.index", "roles": {"clerk", "supervisor", "admin"}},
     "tasks": {"title": "任务管理", "endpoint": "tasks.index", "roles": {"clerk", "supervisor", "admin"}},
+    "statistics": {"title": "统计分析", "endpoint": "statistics.index", "roles": {"supervisor", "admin"}},
     "admin": {"title": "系统管理", "endpoint": "admin.index", "roles": {"admin"}},
 }
 

@@ -53,6 +53,16 @@ def local_time(stored):
     return stored.replace(tzinfo=timezone.utc).astimezone(_zone)
 
 
+def start_of_day(day):
+    """The stored (naive UTC) instant at which this business date begins: a date range's bound in SQL."""
+    return datetime(day.year, day.month, day.day, tzinfo=_zone).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def utc_offset(day):
+    """How far the business timezone is ahead of UTC on this date (SQL turns stored times into local ones)."""
+    return datetime(day.year, day.month, day.day, 12, tzinfo=_zone).utcoffset()
+
+
 def format_time(stored, fmt="%Y-%m-%d %H:%M:%S", empty="—"):
     """A stored time as people read it (business timezone); `empty` when there is none."""
     return local_time(stored).strftime(fmt) if stored else empty

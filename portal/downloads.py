@@ -2,11 +2,13 @@
 the browser or a proxy, never sniffed as another type."""
 from io import BytesIO
 from pathlib import Path
+from urllib.parse import quote
 
-from flask import abort, send_file
+from flask import Response, abort, send_file, stream_with_context
 
-from portal import storage
+from portal import storage, xlsx_export
 from portal.certificates.documents import deliverable_ofd, deliverable_pdf, read_signed_pdf
+from portal.zip_stream import zip_chunks
 
 OFD_MIMETYPE = "application/ofd"
 
@@ -56,3 +58,33 @@ def attachment(cert, attachment_id):
     except (FileNotFoundError, ValueError):
         abort(404)
     return private_file(data, found.content_type, found.filename)
+
+
+def _file_blocks(path, size=1 << 16):
+    with open(path, "rb") as source:
+        while block := source.read(size):
+            yield block
+
+
+def private_stream(chunks, mimetype, download_name):
+    """A download produced while it is sent (an export of any size, in bounded memory), never cached.
+
+    The request context stays open while it streams: the rows are read from the database as they go."""
+    response = Response(stream_with_context(chunks), mimetype=mimetype)
+    ascii_name = "export" + (Path(download_name).suffix or "")
+    response.headers["Content-Disposition"] = (f"attachment; filename={ascii_name}; "
+                                               f"filename*=UTF-8''{quote(download_name)}")
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def private_xlsx(sheets, download_name):
+    """A workbook of (title, header, rows) sheets, written and sent as the rows are read."""
+    return private_stream(xlsx_export.workbook_chunks(sheets), xlsx_export.XLSX, download_name)
+
+
+def private_zip(files, download_name):
+    """A zip of (name in the archive, path on disk) files, stored (PDFs are compressed already), streamed."""
+    members = ((name, False, _file_blocks(path)) for name, path in files)
+    return private_stream(zip_chunks(members), "application/zip", download_name)

@@ -1,4 +1,7 @@
-"""What the areas' forms share: a refused change that names its form field, and showing it there."""
+"""What the areas' forms share: a refused change that names its form field, and showing it there; a date
+typed into a search form."""
+from datetime import date
+
 from flask import flash
 
 
@@ -17,3 +20,15 @@ def show_field_error(form, error):
         field.errors = list(field.errors) + [str(error)]
     else:
         flash(str(error), "danger")
+
+
+def parse_date_arg(label, raw, errors):
+    """A YYYY-MM-DD search argument as a date; None when empty, or (with a message naming it) when unusable."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors.append(f"{label}：“{raw}”不是有效的日期，请按 YYYY-MM-DD 填写，例如 2025-06-01")
+        return None

@@ -1,6 +1,6 @@
 """The floors of the house: the core never imports an area, and the standard stays pure.
 
-    areas     portal/{admin,auth,delegation,entry,imports,maintenance,main,public,tasks}  pages
+    areas     portal/{admin,auth,delegation,entry,imports,maintenance,main,public,statistics,tasks}  pages
     core      everything else under portal/ (standard, certificates, platform, background, clock, …)
     roots     portal/__init__.py (create_app), portal/cli.py, portal/models.py: they assemble all floors
 
@@ -13,7 +13,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PORTAL = ROOT / "portal"
-AREAS = ("admin", "auth", "delegation", "entry", "imports", "maintenance", "main", "public", "tasks")
+AREAS = ("admin", "auth", "delegation", "entry", "imports", "maintenance", "main", "public", "statistics",
+         "tasks")
 ROOTS = ("portal", "portal.cli", "portal.models")
 # What the pure standard may import besides the standard library: itself, the clock, its spreadsheet readers.
 STANDARD_MAY_IMPORT = ("portal.standard", "portal.clock", "openpyxl", "python_calamine")

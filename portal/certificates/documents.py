@@ -65,6 +65,11 @@ def display_value(key, value):
     return str(value)
 
 
+def face_labels():
+    """The labels of face_rows, in the same order (an export's header)."""
+    return [_LABEL[key] for key in _FACE_KEYS]
+
+
 def face_rows(cert):
     """(label, value) of the face fields in print order."""
     return [(_LABEL[key], display_value(key, getattr(cert, key))) for key in _FACE_KEYS]

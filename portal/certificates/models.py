@@ -15,6 +15,9 @@ REPORT_STATE_NAMES = {"pending": "待上报", "reported": "已上报", "collecte
                       "rejected": "校验失败", "failed": "上报失败"}
 
 
+TRIGRAM_SEARCHED = ("number", "holder_name", "project_name")
+
+
 class NumberCounter(db.Model):
     """The last serial used per issuing authority per year (R1); a row lock serialises issuers."""
     __tablename__ = "number_counters"
@@ -38,6 +41,9 @@ class Certificate(db.Model):
                  postgresql_ops={"holder_name": "text_pattern_ops"}),
         sa.Index("ix_certificates_project_name_prefix", "project_name",
                  postgresql_ops={"project_name": "text_pattern_ops"}),
+        # Any part of 证书编号 / 使用单位 / 工程名称 (portal.certificates.search): trigram indexes.
+        *(sa.Index(f"ix_certificates_{column}_trgm", column, postgresql_using="gin",
+                   postgresql_ops={column: "gin_trgm_ops"}) for column in TRIGRAM_SEARCHED),
         sa.Index("ix_certificates_authority_issue_date", "authority_id", "issue_date"),
         # An admin's date-range search spans every authority.
         sa.Index("ix_certificates_issue_date_id", "issue_date", "id"),
@@ -87,7 +93,8 @@ class Certificate(db.Model):
     ofd_state: Mapped[str] = mapped_column(sa.String(16), default="pending")
     ofd_path: Mapped[str | None] = mapped_column(sa.String(300))
     ofd_error: Mapped[str | None] = mapped_column(sa.Text)
-    report_state: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    # Indexed: 上报失败 / 校验失败 are few among many, and the list filters on them.
+    report_state: Mapped[str] = mapped_column(sa.String(16), default="pending", index=True)
     report_message: Mapped[str | None] = mapped_column(sa.Text)
 
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
@@ -189,3 +196,8 @@ class CertificateEvent(db.Model):
     detail: Mapped[str] = mapped_column(sa.Text, default="")
 
     certificate = relationship("Certificate", back_populates="events")
+
+
+# The trigram indexes need pg_trgm (a trusted extension: the database owner may create it).
+sa.event.listen(Certificate.__table__, "before_create",
+                sa.DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))

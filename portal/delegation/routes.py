@@ -131,7 +131,7 @@ def index():
 @bp.route("/<int:grant_id>/certificates")
 @area_required("delegation")
 def certificates(grant_id):
-    """The certificates of one grant, searchable (证书编号, 使用单位 prefix, 备案编号), paginated."""
+    """The certificates of one grant, searchable (any part of 证书编号 / 使用单位, 备案编号), paginated."""
     grant = _grant_or_404(grant_id)
     filters = {key: (request.args.get(key) or "").strip()[:200] for key in ("number", "holder_name", "record_number")}
     pagination = search_granted(current_user, grant, page=page_arg(request.args), **filters)

@@ -13,15 +13,15 @@ from portal.access import scope_certificates
 from portal.auth.models import ROLES, User
 from portal.certificates.authorities import Authority
 from portal.certificates.models import Certificate
+from portal.certificates.search import contains, number_matches
 from portal.clock import today, utcnow
 from portal.delegation.models import CERT_TYPES, OPERATIONS, Delegation, DelegationScope
-from portal.display import normalize_record_number, prefix_pattern
+from portal.display import normalize_record_number
 from portal.extensions import db
 from portal.forms import FieldError
 from portal.paging import bounded_int, paginate
 from portal.standard import codes
 from portal.standard.rules import NO_CHANGE
-from portal.standard.values import CertificateNumber
 
 PER_PAGE = 20
 MANAGERS = ("admin", "supervisor")  # who grants: admins for every authority, supervisors for their own
@@ -318,12 +318,12 @@ def _in_grant(user, grant):
 
 
 def search_granted(user, grant, number="", holder_name="", record_number="", page=1):
-    """The certificates of one grant, filtered in SQL (number, 使用单位 prefix, 备案编号), one page."""
+    """The certificates of one grant, filtered in SQL (any part of 证书编号 / 使用单位, 备案编号), one page."""
     query = _in_grant(user, grant)
     if number.strip():
-        query = query.where(Certificate.number == CertificateNumber.normalize(number))
+        query = query.where(number_matches(number))
     if holder_name.strip():
-        query = query.where(Certificate.holder_name.like(prefix_pattern(holder_name.strip()), escape="\\"))
+        query = query.where(contains(Certificate.holder_name, holder_name))
     if record_number.strip():
         query = query.where(Certificate.record_number == normalize_record_number(record_number))
     return paginate(query.order_by(Certificate.id.desc()), page, PER_PAGE)

@@ -3,16 +3,19 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal import clock, downloads
+from portal import audit, clock, downloads
 from portal.access import area_required, get_certificate_or_404, may
 from portal.certificates.documents import CopyUnavailable, page_facts
 from portal.certificates.issuing import IssueRefused, cancel_certificate
-from portal.certificates.models import STATUS_NAMES
+from portal.certificates.models import REPORT_STATE_NAMES, STATUS_NAMES
+from portal.clock import local_time, now
+from portal.display import mask_id_number
+from portal.extensions import db
 from portal.htmx import render_view
 from portal.maintenance import bp
 from portal.maintenance.forms import CancelForm, parse_search_args
-from portal.maintenance.services import COUNT_CAP, PDF_TAGS, REPORT_TAGS, event_rows, search_certificates, \
-    visible_import_tasks
+from portal.maintenance.services import COUNT_CAP, PDF_TAGS, REPORT_TAGS, event_rows, export_sheet, \
+    search_certificates, visible_import_tasks
 from portal.platform import reporting
 from portal.platform.service import person_finder
 from portal.standard import codes
@@ -31,10 +34,30 @@ def crane_list():
     """The certificates the user may see, searchable and paginated; an htmx search gets the rows only."""
     filters, page, errors = parse_search_args(request.args)
     pagination = None if errors else search_certificates(current_user, filters, page)
+    return _list(filters, pagination, errors)
+
+
+def _list(filters, pagination, errors, status=200):
+    """The list page (or its rows for htmx) with everything the search form and the rows need."""
     task_links = visible_import_tasks(current_user, pagination.items) if pagination else set()
-    return render_view("maintenance/crane_list.html", "maintenance/_rows.html", filters=filters,
+    return render_view("maintenance/crane_list.html", "maintenance/_rows.html", status=status, filters=filters,
                        pagination=pagination, errors=errors, statuses=STATUS_NAMES, crane_type=codes.crane_type,
+                       report_states=REPORT_STATE_NAMES, crane_types=codes.crane_types(),
                        pdf_tags=PDF_TAGS, report_tags=REPORT_TAGS, count_cap=COUNT_CAP, task_links=task_links)
+
+
+@bp.route("/crane/export")
+@area_required("maintenance")
+def crane_export():
+    """导出: every certificate of the current search (all pages) that the user may see, as .xlsx."""
+    filters, _, errors = parse_search_args(request.args)
+    if errors:
+        return _list(filters, None, errors, status=422)
+    audit.record("certificate.export", actor=current_user, target="证照维护导出",
+                 detail=" ".join(f"{k}={v}" for k, v in filters.query_args().items()))
+    db.session.commit()
+    return downloads.private_xlsx([export_sheet(current_user, filters)],
+                                  f"建筑起重机械使用登记证书_{now().strftime('%Y%m%d%H%M')}.xlsx")
 
 
 def _detail(cert, form=None, errors=(), status=200):

@@ -19,6 +19,8 @@ __all__ = ["CertificateNumber", "RecordNumber", "Uscc", "IdNumber", "NumberWithN
 
 _CERT_RE = re.compile(r"(\d{6})([TSW])（(\d{4})）(\d{7})")
 _CERT_HALF_RE = re.compile(r"(\d{6})([TSW])[(（](\d{4})[)）](\d{7})")
+# Full-width digits and letters typed by a Chinese input method: ０-９ Ａ-Ｚ → 0-9 A-Z.
+_FULL_WIDTH_ALNUM = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF21 + i: 0x41 + i for i in range(26)}
 # 省份简称 (one CJK character) + city letter + county letter + '-' + type letter + 5 digits
 _RECORD_RE = re.compile(r"([\u4e00-\u9fff][A-Z]{2})-([TSW])(\d{5})")
 
@@ -58,6 +60,13 @@ class CertificateNumber:
         full-width. Not checked: a text that is no 证书编号 simply finds nothing."""
         text = (text or "").strip().upper()
         return _CERT_HALF_RE.sub(r"\1\2（\3）\4", text) if _CERT_HALF_RE.fullmatch(text) else text
+
+    @staticmethod
+    def fragment(text: str | None) -> str:
+        """Any part of a typed 证书编号 as it appears in stored numbers: no spaces, upper case, ASCII or
+        full-width parentheses made the full-width ones numbers are written with (manual 1.2.3)."""
+        text = re.sub(r"\s+", "", text or "").upper()
+        return text.replace("(", "（").replace(")", "）").translate(_FULL_WIDTH_ALNUM)
 
     @staticmethod
     def search(text: str | None) -> str | None:

@@ -2,7 +2,7 @@
 from flask import abort, make_response, render_template, request
 from flask_login import current_user
 
-from portal import downloads
+from portal import audit, downloads, xlsx_export
 from portal.access import area_required, may
 from portal.background.models import KIND_NAMES, STATE_NAMES, Task
 from portal.certificates.models import PDF_STATE_NAMES, REPORT_STATE_NAMES
@@ -10,10 +10,8 @@ from portal.extensions import db
 from portal.htmx import is_htmx, render_view
 from portal.paging import page_arg
 from portal.tasks import bp
-from portal.tasks.services import certificate_progress, failure_report_file, list_tasks, row_errors_page, \
-    task_certificates, task_filters
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from portal.tasks.services import certificate_progress, failure_report_file, issued_numbers_sheet, list_tasks, \
+    row_errors_page, signed_pdf_members, task_certificates, task_filters
 
 
 def _task_or_404(task_id, action="view"):
@@ -75,4 +73,30 @@ def failure_report(task_id):
     path = failure_report_file(task)
     if path is None:
         abort(404)
-    return downloads.private_file(path, XLSX, f"导入失败数据_{task.id}.xlsx")
+    return downloads.private_file(path, xlsx_export.XLSX, f"导入失败数据_{task.id}.xlsx")
+
+
+def _import_task_for_export(task_id, what):
+    """An import task the user may download from, with the export written to the audit log."""
+    task = _task_or_404(task_id, "download")
+    if task.kind != "import":
+        abort(404)
+    audit.record(what, actor=current_user, target=f"任务 {task.id}", detail=task.file_name or "")
+    db.session.commit()
+    return task
+
+
+@bp.route("/<int:task_id>/issued-numbers")
+@area_required("tasks")
+def issued_numbers(task_id):
+    """导出证书编号: the numbers this import issued, one row each, as .xlsx."""
+    task = _import_task_for_export(task_id, "task.export_numbers")
+    return downloads.private_xlsx([issued_numbers_sheet(task)], f"导入任务{task.id}_证书编号.xlsx")
+
+
+@bp.route("/<int:task_id>/signed-pdfs")
+@area_required("tasks")
+def signed_pdfs(task_id):
+    """下载电子证照: a zip of this import's signed PDFs, streamed as it is written."""
+    task = _import_task_for_export(task_id, "task.export_pdfs")
+    return downloads.private_zip(signed_pdf_members(task), f"导入任务{task.id}_电子证照.zip")

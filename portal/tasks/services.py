@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from portal import storage
 from portal.access import scope_tasks
 from portal.background.models import KIND_NAMES, STATE_NAMES, Task
-from portal.certificates.models import Certificate
-from portal.display import prefix_pattern
+from portal.certificates.models import PDF_STATE_NAMES, STATUS_NAMES, Certificate
+from portal.certificates.search import contains_pattern
 from portal.extensions import db
 from portal.imports.services import errors_path
 from portal.paging import paginate
@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 PER_PAGE = 20
 CERTIFICATES_SHOWN = 200
 ERROR_ROWS_PER_PAGE = 50  # the detail page stays small however many rows failed: the rest is paginated …
+EXPORT_BATCH = 1000
 ERRORS_SHOWN_PER_ROW = 10  # … and a row's errors beyond these are in the failure report
 
 
@@ -37,7 +38,7 @@ def list_tasks(user, filters, page=1, per_page=PER_PAGE):
     if filters.get("state"):
         query = query.where(Task.state == filters["state"])
     if filters.get("file_name"):
-        pattern = "%" + prefix_pattern(filters["file_name"])  # anywhere in the name, wildcards literal
+        pattern = contains_pattern(filters["file_name"])  # anywhere in the name, wildcards literal
         query = query.where(sa.or_(Task.file_name.ilike(pattern, escape="\\"), Task.title.ilike(pattern, escape="\\")))
     query = query.order_by(Task.created_at.desc(), Task.id.desc())
     return paginate(query, page, per_page)
@@ -125,3 +126,37 @@ def task_certificates(task, limit=CERTIFICATES_SHOWN):
     certificates = db.session.scalars(sa.select(Certificate).where(where)
                                       .order_by(Certificate.year, Certificate.serial).limit(limit)).all()
     return certificates, counts
+
+
+def _issued(task):
+    return sa.select(Certificate).where(Certificate.import_task_id == task.id).order_by(Certificate.year,
+                                                                                        Certificate.serial)
+
+
+def issued_numbers_sheet(task):
+    """The numbers an import task issued, as one export sheet (title, header, rows read in batches)."""
+    columns = (Certificate.number, Certificate.import_row_key, Certificate.holder_name, Certificate.record_number,
+               Certificate.status, Certificate.pdf_state)
+    # Built now: the rows are read as the response streams, after the view's session has closed.
+    query = _issued(task).with_only_columns(*columns).execution_options(yield_per=EXPORT_BATCH)
+
+    def rows():
+        for number, row_key, holder, record, status, pdf_state in db.session.execute(query):
+            yield [number, row_key, holder, record, STATUS_NAMES.get(status, status),
+                   PDF_STATE_NAMES.get(pdf_state, pdf_state)]
+    return "证书编号", ["证书编号", "导入行", "使用单位", "备案编号", "状态", "电子证照"], rows()
+
+
+def signed_pdf_members(task):
+    """(name in the zip, path) of each signed PDF the task issued whose file is there."""
+    query = (_issued(task).with_only_columns(Certificate.number, Certificate.pdf_path)
+             .where(Certificate.pdf_state == "signed", Certificate.pdf_path.is_not(None)))
+    members = []
+    for number, relative in db.session.execute(query):
+        try:
+            path = storage.path_of(relative)
+        except ValueError:
+            continue
+        if path.exists():
+            members.append((f"{number}.pdf", path))
+    return members

@@ -4,12 +4,12 @@ import pytest
 from portal.access import AREAS
 
 AREA_URLS = {"delegation": "/delegation/", "entry": "/entry/", "maintenance": "/maintenance/",
-             "tasks": "/tasks/", "admin": "/admin/"}
+             "tasks": "/tasks/", "statistics": "/statistics/", "admin": "/admin/"}
 EXPECTED = {
-    "admin": {"delegation", "maintenance", "tasks", "admin"},
+    "admin": {"delegation", "maintenance", "tasks", "statistics", "admin"},
     "clerk": {"entry", "maintenance", "tasks"},
     "clerk2": {"entry", "maintenance", "tasks"},
-    "supervisor": {"maintenance", "tasks"},
+    "supervisor": {"maintenance", "tasks", "statistics"},
     "delegate": {"delegation"},
 }
 

@@ -74,6 +74,10 @@ def test_search_filters_in_the_query_and_htmx_gets_only_the_rows(world, login_as
     assert world["tai"].number in rows(record_number="晋aa－t00001") == by_record  # full-width dash: same number
     number = world["tai"].number.replace("（", "(").replace("）", ")")
     assert "共 1 条" in rows(number=number) and "共 0 条" in rows(holder_name="%")
+    by_part = rows(holder_name="起重设备")  # any part of 使用单位, as in 证照维护
+    assert world["other"].number in by_part and world["tai"].number not in by_part
+    by_serial = rows(number=world["other"].number[-7:])  # any part of 证书编号
+    assert world["other"].number in by_serial and world["tai"].number not in by_serial
     fragment = client.get(url, query_string={"record_number": "晋BC-T00001"}, headers={"HX-Request": "true"})
     assert "<html" not in _text(fragment) and 'id="delegated-rows"' in _text(fragment)
     assert "共 0 条" in _text(fragment) and "HX-Request" in fragment.headers["Vary"]

@@ -101,7 +101,10 @@ def test_type_card_links_to_the_list(demo, login_as):
     ({"number": "140105T（2025）0000002"}, [2]),
     ({"number": "140105T(2025)0000002"}, [2]),  # half-width parentheses accepted
     ({"holder_name": "山西太原"}, [2, 1]),
-    ({"holder_name": "太原"}, []),  # a prefix, not a substring
+    ({"holder_name": "太原"}, [2, 1]), ({"holder_name": "第二建筑"}, [2]),  # any part of the name
+    ({"number": "0000002"}, [2]), ({"number": "t(2025)000000"}, [3, 2, 1]),  # any part, ASCII parentheses
+    ({"number": "（２０２５）0000003"}, [3]), ({"number": " 140105T (2025) 0000001 "}, [1]),
+    ({"project_name": "花园"}, [2, 1]), ({"project_name": "大桥"}, [3]),
     ({"holder_uscc": USCC2.lower()}, [2]),
     ({"record_number": "晋aa-t00003"}, [3]),
     ({"record_number": "晋ＡＡ—Ｔ00003"}, [3]), ({"record_number": " 晋AAT00003 "}, [3]),  # any spelling of one number
@@ -120,6 +123,24 @@ def test_each_filter_narrows_the_list(certs, args, expected):
 def test_search_escapes_like_wildcards(certs):
     filters, _, _ = parse_search_args({"holder_name": "%"})
     assert search_certificates(_user("admin"), filters).total == 0
+
+
+def test_report_state_and_crane_type_filters(certs):
+    first, second, third = certs["taiyuan"]
+    first.report_state, second.report_state = "failed", "collected"
+    third.crane_type = "S"
+    db.session.commit()
+    clerk = _user("clerk")
+
+    def found(**args):
+        filters, _, errors = parse_search_args(args)
+        assert errors == []
+        return [c.id for c in search_certificates(clerk, filters).items]
+
+    assert found(report_state="failed") == [first.id]
+    assert found(report_state="failed", holder_name="第二") == []
+    assert found(crane_type="s") == [third.id]
+    assert found(crane_type="T") == [second.id, first.id]
 
 
 def test_search_through_the_page_and_pager_keeps_filters(demo, login_as):
@@ -154,7 +175,7 @@ def test_boosted_request_gets_the_whole_page(certs, login_as):
 
 
 @pytest.mark.parametrize("args", ["issued_from=2025-02-30", "issued_to=abc", "issued_from=2025-06-01&issued_to=2025-01-01",
-                                  "status=bogus"])
+                                  "status=bogus", "report_state=bogus", "crane_type=X"])
 def test_bad_filter_input_is_a_chinese_message_not_an_error(certs, login_as, args):
     client = login_as("clerk")
     response = client.get(f"/maintenance/crane?{args}")
