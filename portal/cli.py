@@ -1,5 +1,6 @@
 """Command-line tools: flask --app wsgi seed-demo | users create | tasks resume | serve."""
 import sys
+import time
 
 import click
 from flask import current_app
@@ -10,6 +11,7 @@ from portal.admin.services import create_user, parse_jurisdiction
 from portal.auth.models import User
 from portal.background.lifecycle import STALE_MINUTES, resume_stale_tasks
 from portal.background.queues import start_embedded_worker, start_ticker
+from portal.background.reconcile import reconcile
 from portal.certificates import keys, seal_keys
 from portal.certificates.authorities import Authority
 from portal.certificates.cli import authority_cli, certs_cli
@@ -110,13 +112,29 @@ tasks_cli = click.Group("tasks", help="Background tasks (imports, PDF chunks, re
 
 
 @tasks_cli.command("resume")
-@click.option("--minutes", default=STALE_MINUTES, show_default=True,
+@click.option("--minutes", default=STALE_MINUTES, show_default=True, type=float,
               help="Heartbeat age after which a running task is judged dead.")
 @with_appcontext
 def resume_command(minutes):
     """Queue again every task whose worker died (safe: no row is ever issued twice)."""
     ids = resume_stale_tasks(minutes)
     click.echo(f"已重新排队 {len(ids)} 个任务" + (f"：{', '.join(map(str, ids))}" if ids else ""))
+
+
+jobs_cli = click.Group("jobs", help="The background work's upkeep.")
+
+
+@jobs_cli.command("reconcile")
+@click.option("--every", type=float, default=0, help="Repeat every N seconds (0: once; production: a timer every minute).")
+@with_appcontext
+def reconcile_command(every):
+    """Re-queue dead tasks and lost or failed PDFs, send due reports (safe on several machines at once)."""
+    while True:
+        click.echo(reconcile().summary())
+        db.session.remove()
+        if not every:
+            break
+        time.sleep(every)
 
 
 @click.command("serve")
@@ -144,6 +162,7 @@ def init_app(app):
     app.cli.add_command(users_cli)
     app.cli.add_command(serve_command)
     app.cli.add_command(tasks_cli)
+    app.cli.add_command(jobs_cli)
     app.cli.add_command(authority_cli)
     app.cli.add_command(reports_cli)
     app.cli.add_command(certs_cli)
