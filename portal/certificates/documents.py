@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from flask import current_app
 
-from portal import storage
+from portal import audit, storage
 from portal.background.lifecycle import enqueue_task, start_task, task_run
 from portal.background.models import Task
 from portal.certificates import keys
@@ -151,17 +151,22 @@ def _record_failure(cert, reason, *, retry):
                                else "；排除原因后，管理员可在证书页面点击“重新生成”")
 
 
-def regenerate(certificate_ids):
-    """重新生成: set these failed certificates pending again (attempts from zero) and queue their sealing."""
-    ids = db.session.scalars(sa.update(Certificate).where(
-        Certificate.id.in_(list(certificate_ids)), Certificate.pdf_state == "failed").values(
-        pdf_state="pending", pdf_attempts=0, pdf_retry_at=None, pdf_error=None).returning(Certificate.id)
-        .execution_options(synchronize_session=False)).all()
-    if ids:
-        queue_seals(ids)
-    else:
-        db.session.commit()
-    return ids
+def regenerate(actor, cert):
+    """重新生成 (admins): a certificate whose PDF failed is set pending again, attempts from zero, and queued.
+    Returns False when its PDF had not failed (nothing done)."""
+    taken = db.session.execute(sa.update(Certificate).where(
+        Certificate.id == cert.id, Certificate.pdf_state == "failed").values(
+        pdf_state="pending", pdf_attempts=0, pdf_retry_at=None, pdf_error=None)
+        .execution_options(synchronize_session=False)).rowcount
+    if not taken:
+        db.session.rollback()
+        return False
+    audit.record("certificate.regenerate_pdf", actor=actor, target=cert.number)
+    db.session.add(CertificateEvent(certificate_id=cert.id, action="pdf_regenerate", actor_name=actor.username,
+                                    detail="重新生成电子证照"))
+    queue_seals([cert.id])  # commits the change, the audit entry and the task together
+    db.session.refresh(cert)
+    return True
 
 
 def warm_up_sealing(authorities):

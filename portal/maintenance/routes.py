@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from portal import downloads
 from portal.access import area_required, get_certificate_or_404, may
-from portal.certificates.documents import business_rows, face_rows, person_rows
+from portal.certificates.documents import business_rows, face_rows, person_rows, regenerate
 from portal.certificates.issuing import IssueRefused, cancel_certificate
 from portal.certificates.models import STATUS_NAMES
 from portal.clock import local_time
@@ -45,7 +45,8 @@ def _detail(cert, form=None, errors=(), status=200):
         persons=persons, events=event_rows(cert), cancelled_at=local_time(cert.cancelled_at),
         form=form or CancelForm(), errors=list(errors), change_disabled=NO_CHANGE,
         can_cancel=may(current_user, "cancel", cert), pdf_tags=PDF_TAGS, report_tags=REPORT_TAGS,
-        can_resend=may(current_user, "resend", cert) and cert.report_state in reporting.RESENDABLE_STATES)
+        can_resend=may(current_user, "resend", cert) and cert.report_state in reporting.RESENDABLE_STATES,
+        can_regenerate=may(current_user, "regenerate", cert) and cert.pdf_state == "failed")
     return render_template("maintenance/crane_detail.html", **context), status
 
 
@@ -90,6 +91,18 @@ def crane_cancel(certificate_id):
     except IssueRefused as refused:
         return _detail(cert, form=form, errors=[e.message for e in refused.errors], status=422)
     flash(f"证书 {cert.number} 已注销，注销信息将自动上报住建部", "success")
+    return redirect(url_for("maintenance.crane_detail", certificate_id=cert.id), 303)
+
+
+@bp.route("/crane/<int:certificate_id>/regenerate-pdf", methods=["POST"])
+@area_required("maintenance")
+def crane_regenerate_pdf(certificate_id):
+    """重新生成: an admin queues a failed PDF again (after mending its cause: a key, the disk)."""
+    cert = get_certificate_or_404(certificate_id, "regenerate")
+    if not regenerate(current_user, cert):
+        return _detail(cert, status=409, errors=[
+            f"电子证照状态为“{cert.pdf_state_name}”，只有生成失败的电子证照可以重新生成"])
+    flash(f"证书 {cert.number} 的电子证照已重新排队生成，请稍后查看", "success")
     return redirect(url_for("maintenance.crane_detail", certificate_id=cert.id), 303)
 
 
