@@ -112,8 +112,9 @@ tasks_cli = click.Group("tasks", help="Background tasks (imports, PDF chunks, re
 
 
 @tasks_cli.command("resume")
-@click.option("--minutes", default=STALE_MINUTES, show_default=True, type=float,
-              help="Heartbeat age after which a running task is judged dead.")
+@click.option("--minutes", default=None, type=float,
+              help=f"Heartbeat age after which a running task is judged dead (default TASK_STALE_SECONDS, "
+                   f"{STALE_MINUTES * 60:.0f} s).")
 @with_appcontext
 def resume_command(minutes):
     """Queue again every task whose worker died (safe: no row is ever issued twice)."""

@@ -50,8 +50,8 @@ from portal.extensions import db
 
 log = logging.getLogger(__name__)
 
-STALE_MINUTES = 0.75  # a running task without a heartbeat for this long lost its worker
-HEARTBEAT_SECONDS = 10  # how often a running task's heartbeat thread writes (well inside STALE_MINUTES)
+STALE_MINUTES = 0.75  # a running task without a heartbeat for this long lost its worker (TASK_STALE_SECONDS)
+HEARTBEAT_SECONDS = 10  # how often a running task's heartbeat thread writes (TASK_HEARTBEAT_SECONDS)
 ENQUEUE_RETRY = (5, 30, 120)  # RQ re-runs a job that raised (e.g. the database was down at its claim)
 PROGRESS_EVERY_ROWS = 25  # commit counts + heartbeat at least this often …
 PROGRESS_EVERY_SECONDS = 1.0  # … or this often, whichever comes first
@@ -127,12 +127,17 @@ class TaskReport:
         return task
 
 
+def stale_minutes():
+    """The configured heartbeat age after which a running task's worker is judged dead."""
+    return current_app.config.get("TASK_STALE_SECONDS", STALE_MINUTES * 60) / 60
+
+
 def _claim(task_id, force):
     """Mark the task running unless it is finished or a live run owns it (compare-and-set on state + heartbeat)."""
     now = utcnow()
     where = [Task.id == task_id]
     if not force:
-        stale = now - timedelta(minutes=STALE_MINUTES)
+        stale = now - timedelta(minutes=stale_minutes())
         where.append(sa.or_(Task.state == "queued", sa.and_(
             Task.state == "running", sa.or_(Task.heartbeat_at.is_(None), Task.heartbeat_at < stale))))
     result = db.session.execute(sa.update(Task).where(*where).values(
@@ -181,7 +186,7 @@ class _Heartbeat:
             threading.Thread(target=self._beat, name=f"heartbeat-{task_id}", daemon=True).start()
 
     def _beat(self):
-        while not self._stop.wait(HEARTBEAT_SECONDS):
+        while not self._stop.wait(self.app.config.get("TASK_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS)):
             try:
                 with self.engine.begin() as connection:
                     connection.execute(sa.update(Task).where(Task.id == self.task_id, Task.state == "running")
@@ -204,10 +209,11 @@ def _job_waiting(job_id):
         return False
 
 
-def resume_stale_tasks(minutes=STALE_MINUTES):
-    """Queue again every task whose worker died (running, no heartbeat for `minutes`) or whose job was lost
-    (queued that long, no waiting RQ job); returns their ids. Safe: jobs are idempotent."""
-    limit = utcnow() - timedelta(minutes=minutes)
+def resume_stale_tasks(minutes=None):
+    """Queue again every task whose worker died (running, no heartbeat for `minutes`, by default the configured
+    TASK_STALE_SECONDS) or whose job was lost (queued that long, no waiting RQ job); returns their ids. Safe:
+    jobs are idempotent."""
+    limit = utcnow() - timedelta(minutes=stale_minutes() if minutes is None else minutes)
     last_sign_of_life = sa.func.coalesce(Task.heartbeat_at, Task.started_at, Task.created_at)
     candidates = db.session.execute(sa.select(Task.id, Task.kind, Task.state, Task.job_id).where(sa.or_(
         sa.and_(Task.state == "running", last_sign_of_life < limit),

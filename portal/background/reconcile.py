@@ -7,7 +7,7 @@ Each pass, every step on its own (a database or Redis error in one is logged, an
 
 1. tasks     every task whose worker died (no heartbeat for STALE_MINUTES) or whose RQ job was lost (Redis
              flushed or down) is queued again — imports, PDF chunks and report runs alike;
-2. seals     certificates whose PDF is pending for longer than PENDING_MINUTES and that no unfinished 'pdf'
+2. seals     certificates whose PDF is pending for longer than PDF_PENDING_SECONDS (2 min) and that no unfinished 'pdf'
              task holds (the job that had them died with its queue, or was never queued) get new PDF tasks;
 3. retries   certificates whose sealing failed for a transient cause (a full disk, a database hiccup) and
              whose backoff has passed are set pending again and queued (documents.SEAL_MAX_ATTEMPTS);
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from portal.background.lifecycle import resume_stale_tasks
 from portal.certificates.documents import queue_seals, seals_in_flight
@@ -33,7 +34,6 @@ from portal.platform import reporting
 
 log = logging.getLogger(__name__)
 
-PENDING_MINUTES = 2  # a PDF pending this long, in no unfinished task, was lost on the way
 MAX_PER_PASS = 5000  # certificates queued by one pass; the next pass takes the rest
 _LOCK_KEY = 0x5EA1_0018  # pg advisory lock of steps 1–3
 
@@ -124,9 +124,10 @@ class _exclusive:
             self.connection = None
 
 
-def queue_lost_seals(minutes=PENDING_MINUTES):
-    """Queue PDF tasks for the certificates pending longer than `minutes` that no unfinished task holds."""
-    limit = utcnow() - timedelta(minutes=minutes)
+def queue_lost_seals():
+    """Queue PDF tasks for the certificates pending longer than PDF_PENDING_SECONDS that no unfinished task
+    holds."""
+    limit = utcnow() - timedelta(seconds=current_app.config["PDF_PENDING_SECONDS"])
     pending = db.session.scalars(sa.select(Certificate.id).where(
         Certificate.pdf_state == "pending", Certificate.created_at < limit).order_by(Certificate.id)).all()
     held = seals_in_flight()

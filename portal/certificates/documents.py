@@ -86,9 +86,9 @@ def pdf_relative_path(cert):
 
 
 # A failure worth retrying (a full disk, a database or network hiccup) is retried with a backoff of
-# SEAL_RETRY_SECONDS × 2^(attempt-1), at most SEAL_MAX_ATTEMPTS times; then 生成失败 until an admin's 重新生成.
+# SEAL_RETRY_SECONDS (configured) × 2^(attempt-1), at most SEAL_MAX_ATTEMPTS times; then 生成失败 until an
+# admin's 重新生成.
 SEAL_MAX_ATTEMPTS = 5
-SEAL_RETRY_SECONDS = 60
 
 
 def seal_certificate(certificate_id):
@@ -144,8 +144,8 @@ def _record_failure(cert, reason, *, retry):
     cert.pdf_attempts = (cert.pdf_attempts or 0) + 1
     retry = retry and cert.pdf_attempts < SEAL_MAX_ATTEMPTS
     cert.pdf_state = "failed"
-    cert.pdf_retry_at = utcnow() + dt.timedelta(seconds=SEAL_RETRY_SECONDS * 2 ** (cert.pdf_attempts - 1)) \
-        if retry else None
+    backoff = current_app.config["SEAL_RETRY_SECONDS"] * 2 ** (cert.pdf_attempts - 1)
+    cert.pdf_retry_at = utcnow() + dt.timedelta(seconds=backoff) if retry else None
     cert.pdf_error = reason + ("；系统将自动重试" if retry else
                                f"（已尝试 {cert.pdf_attempts} 次）；管理员可在证书页面点击“重新生成”" if cert.pdf_attempts > 1
                                else "；排除原因后，管理员可在证书页面点击“重新生成”")

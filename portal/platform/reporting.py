@@ -94,12 +94,9 @@ def _claim(row_ids, now):
                               .order_by(ReportOutbox.id).execution_options(populate_existing=True)).all()
 
 
-def batch_key(rows):
-    """The Idempotency-Key of one request carrying these rows: a single row's own key, else a digest of the
-    rows' keys, the same whenever the same rows are sent together."""
-    if len(rows) == 1:
-        return rows[0].idempotency_key
-    return hashlib.sha256(",".join(sorted(r.idempotency_key for r in rows)).encode()).hexdigest()
+def _new_batch_key(rows):
+    """The Idempotency-Key of a new request carrying these rows: a single row's own key, else a fresh one."""
+    return rows[0].idempotency_key if len(rows) == 1 else uuid.uuid4().hex
 
 
 def _mirror(row, message, state=None):
@@ -132,7 +129,7 @@ def send_batch(row_ids, client):
     if not rows:
         return []
     stored = {row.batch_key for row in rows}
-    key = stored.pop() if len(stored) == 1 and None not in stored else batch_key(rows)
+    key = stored.pop() if len(stored) == 1 and None not in stored else _new_batch_key(rows)
     for row in rows:
         row.batch_key = key
     db.session.commit()
@@ -147,7 +144,7 @@ def send_batch(row_ids, client):
     for row in rows:
         outcome, reason = answer.outcome(row.payload["eCertID"]) if answer else ("unanswered", failure)
         statuses.append(_record_outcome(row, outcome, reason))
-        if outcome == "unanswered" and (answer is not None or not keep_batch):
+        if answer is not None or not keep_batch:  # answered (or refused): the batch is over
             row.batch_key = None
     db.session.commit()
     return statuses

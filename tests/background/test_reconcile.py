@@ -230,3 +230,25 @@ def test_reports_go_in_batches_and_a_lost_answer_is_replayed_not_reported_twice(
     assert sorted(stored["counts"]) == sorted(db.session.get(Certificate, i).ecert_id for i in ids)
     assert set(stored["counts"].values()) == {1}  # every certificate reported exactly once
     assert sum(report["replays"] for report in stored["reports"]) == 1
+
+
+def test_a_sweep_that_died_after_sending_is_replayed_by_the_next_not_reported_twice(clerk, platform_sim, run,
+                                                                                  monkeypatch):
+    monkeypatch.setattr(reporting, "dispatch", lambda: None)
+    run(import_zip(valid_rows(count=5)))  # the import path queues its reports in one INSERT
+    client = reporting.platform_client()
+
+    class DiesAfterSending:
+        def report_certificate(self, records, key):
+            client.report_certificate(records, key)
+            raise SystemExit("the worker was killed before it could record the answer")
+    with pytest.raises(SystemExit):
+        reporting.send_due_reports(client=DiesAfterSending())
+    db.session.rollback()
+    db.session.execute(db.update(ReportOutbox).values(claimed_until=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    task = reporting.send_due_reports()
+    assert task.succeeded == 5, task.error
+    stored = platform_sim.reports()
+    assert len(stored["reports"]) == 1 and stored["reports"][0]["replays"] == 1
+    assert set(stored["counts"].values()) == {1}
