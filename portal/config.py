@@ -103,6 +103,7 @@ class Config:
     TASK_STALE_SECONDS = float(os.environ.get("TASK_STALE_SECONDS", "45"))
     PDF_PENDING_SECONDS = float(os.environ.get("PDF_PENDING_SECONDS", "120"))
     SEAL_RETRY_SECONDS = float(os.environ.get("SEAL_RETRY_SECONDS", "60"))
+    REPORT_CLAIM_SECONDS = float(os.environ.get("REPORT_CLAIM_SECONDS", "120"))  # a dead sweep's rows are due again
 
     IMPORT_MAX_ZIP_BYTES = int(os.environ.get("IMPORT_MAX_ZIP_MB", "50")) * 1024 * 1024
     IMPORT_MAX_UNPACKED_BYTES = int(os.environ.get("IMPORT_MAX_UNPACKED_MB", "200")) * 1024 * 1024

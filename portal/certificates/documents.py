@@ -5,7 +5,6 @@ import errno
 import logging
 
 import sqlalchemy as sa
-
 from flask import current_app
 
 from portal import audit, storage

@@ -30,7 +30,7 @@ from portal.platform.service import platform_client
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
-CLAIM_SECONDS = 120
+CLAIM_SECONDS = 120  # a claimed row whose sweep died is due again after this long (REPORT_CLAIM_SECONDS)
 BATCH_SIZE = 500  # records per request: the interface's limit
 SWEEP_LIMIT = 10 * BATCH_SIZE  # rows one sweep takes; the next sweep takes the rest
 RESENDABLE_STATES = ("failed", "rejected")  # 上报失败, 校验失败: the certificate's report states a resend mends
@@ -86,7 +86,8 @@ def _claim(row_ids, now):
     after CLAIM_SECONDS. Returns the claimed rows, in id order."""
     claimed = db.session.scalars(
         sa.update(ReportOutbox).where(ReportOutbox.id.in_(list(row_ids)), _due_now(now))
-        .values(state="sending", claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+        .values(state="sending",
+                claimed_until=now + timedelta(seconds=current_app.config.get("REPORT_CLAIM_SECONDS", CLAIM_SECONDS)),
                 attempts=ReportOutbox.attempts + 1)
         .returning(ReportOutbox.id).execution_options(synchronize_session=False)).all()
     db.session.commit()

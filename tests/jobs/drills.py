@@ -36,7 +36,7 @@ RESULTS = []  # (drill, expected, observed, seconds to recover)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Short windows so that a drill recovers in seconds; production keeps the defaults (portal/config.py).
 FAST_UPKEEP = {"TASK_STALE_SECONDS": 3, "TASK_HEARTBEAT_SECONDS": 0.5, "PDF_PENDING_SECONDS": 3,
-               "SEAL_RETRY_SECONDS": 1}
+               "SEAL_RETRY_SECONDS": 1, "REPORT_CLAIM_SECONDS": 5}
 
 
 def free_port():

@@ -168,7 +168,9 @@ def small_disk(drill, tmp_path):
         pytest.skip("cannot mount a tmpfs here")
     storage_dir = mount / "storage"
     old = drill.app.config["STORAGE_DIR"]
-    shutil.copytree(old, storage_dir, dirs_exist_ok=True)
+    if os.path.isdir(old):
+        shutil.copytree(old, storage_dir, dirs_exist_ok=True)
+    storage_dir.mkdir(exist_ok=True)
     drill.app.config["STORAGE_DIR"] = drill.env["STORAGE_DIR"] = str(storage_dir)
 
     def grow():
