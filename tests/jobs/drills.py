@@ -228,6 +228,11 @@ class Drill:
                 if state == state.expected():
                     break
             time.sleep(1)
+        if DEBUG and state != state.expected():
+            with self.app.app_context():
+                print("outbox:", db.session.execute(sa.select(ReportOutbox.state, ReportOutbox.last_error,
+                      sa.func.count()).group_by(ReportOutbox.state, ReportOutbox.last_error)).all(), flush=True)
+                print("sim:", sorted(set(self.platform_sim.reports()["counts"].values())), flush=True)
         RESULTS.append((name, state.expected().line(), state.line(), time.monotonic() - since))
         return state
 
