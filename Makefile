@@ -8,7 +8,7 @@ FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed-stamp
 TEST_STAMP := $(VENV)/.installed-test-stamp
 
-.PHONY: install install-test setup run test bench clean
+.PHONY: install install-test setup run test bench drill clean
 
 $(BIN)/python:
 	$(PY) tools/bootstrap_venv.py $(VENV)
@@ -43,6 +43,11 @@ test: install-test
 ## bench: print the benchmark figures
 bench: setup install-test
 	$(BIN)/python bench/run_all.py
+
+## drill: the fault drills on a 2,000-row import (needs TEST_DATABASE_URL; runs its own redis-server)
+drill: install-test
+	DRILL_ROWS=$${DRILL_ROWS:-2000} DRILL_TIMEOUT=$${DRILL_TIMEOUT:-900} REQUIRE_SERVICES=1 \
+		$(BIN)/python -m pytest tests/jobs/test_drills.py -p no:xdist -q $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) instance/portal.sqlite3

@@ -108,7 +108,7 @@ def scope_tasks(query, user):
 
 def may(user, action, obj):
     """May this user do this action on this object? Actions: view, download, download_original, cancel,
-    resend, issue."""
+    resend, regenerate, issue."""
     if not (user and user.is_authenticated and user.is_active):
         return False
     if isinstance(obj, Certificate):
@@ -123,6 +123,8 @@ def may(user, action, obj):
         if action == "resend":
             return user.role == "admin" or (user.role == "supervisor" and mine)
         if action == "download_original":  # a cancelled certificate's PDF as first signed, without its mark
+            return user.role == "admin"
+        if action == "regenerate":  # 重新生成 a failed PDF: the admin, who can also mend its cause (keys, disk)
             return user.role == "admin"
         return False
     if isinstance(obj, Task):

@@ -1,6 +1,7 @@
 """Command-line tools: flask --app wsgi seed-demo | users create | tasks resume | serve."""
 import os
 import sys
+import time
 
 import click
 from flask import current_app
@@ -11,6 +12,7 @@ from portal.admin.services import create_user, parse_jurisdiction
 from portal.auth.models import User
 from portal.background.lifecycle import STALE_MINUTES, resume_stale_tasks
 from portal.background.queues import start_embedded_worker, start_ticker
+from portal.background.reconcile import reconcile
 from portal.certificates import keys, seal_keys
 from portal.certificates.authorities import Authority
 from portal.certificates.cli import authority_cli, certs_cli
@@ -111,8 +113,9 @@ tasks_cli = click.Group("tasks", help="Background tasks (imports, PDF chunks, re
 
 
 @tasks_cli.command("resume")
-@click.option("--minutes", default=STALE_MINUTES, show_default=True,
-              help="Heartbeat age after which a running task is judged dead.")
+@click.option("--minutes", default=None, type=float,
+              help=f"Heartbeat age after which a running task is judged dead (default TASK_STALE_SECONDS, "
+                   f"{STALE_MINUTES * 60:.0f} s).")
 @with_appcontext
 def resume_command(minutes):
     """Queue again every task whose worker died (safe: no row is ever issued twice)."""
@@ -127,6 +130,22 @@ def served_base_url(host, port, environ=os.environ):
         return environ["PUBLIC_BASE_URL"]
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     return f"http://{shown}:{port}"
+
+
+jobs_cli = click.Group("jobs", help="The background work's upkeep.")
+
+
+@jobs_cli.command("reconcile")
+@click.option("--every", type=float, default=0, help="Repeat every N seconds (0: once; production: a timer every minute).")
+@with_appcontext
+def reconcile_command(every):
+    """Re-queue dead tasks and lost or failed PDFs, send due reports (safe on several machines at once)."""
+    while True:
+        click.echo(reconcile().summary())
+        db.session.remove()
+        if not every:
+            break
+        time.sleep(every)
 
 
 @click.command("serve")
@@ -155,6 +174,7 @@ def init_app(app):
     app.cli.add_command(users_cli)
     app.cli.add_command(serve_command)
     app.cli.add_command(tasks_cli)
+    app.cli.add_command(jobs_cli)
     app.cli.add_command(authority_cli)
     app.cli.add_command(reports_cli)
     app.cli.add_command(certs_cli)

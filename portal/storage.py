@@ -1,4 +1,5 @@
 """Files under STORAGE_DIR (signed PDFs, attachments, failure reports), shared by web and workers."""
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -21,13 +22,19 @@ def path_of(relative):
 
 
 def write_bytes(relative, data):
-    """Write atomically (temp file + rename) so a reader never sees half a file."""
+    """Write atomically (temp file + rename) so a reader never sees half a file; on any failure (a full
+    disk: OSError ENOSPC) the temp file is removed and the error raised, leaving no trace."""
     target = path_of(relative)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    os.replace(tmp, target)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     return relative
 
 

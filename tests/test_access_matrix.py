@@ -94,6 +94,7 @@ EXPECTATIONS = {
     "maintenance.crane_pdf":              R(200,   ab(200, 404), ab(404, 200), ab(200, 404), 403,       403),
     "maintenance.crane_pdf_original":     R(200,   ab(403, 404), ab(404, 403), ab(403, 404), 403,       403),
     "maintenance.crane_print":            R(200,   ab(200, 404), ab(404, 200), ab(200, 404), 403,       403),
+    "maintenance.crane_regenerate_pdf":   R(409,   ab(403, 404), ab(404, 403), ab(403, 404), 403,       403),
     "maintenance.crane_resend_report":    R(409,   ab(403, 404), ab(404, 403), ab(409, 404), 403,       403),
     "maintenance.index":                  R(200,   200,         200,         200,         403,         403),
     "public.index":                       ALL(200),

@@ -8,6 +8,7 @@
     queued ──claim──▶ running ──the block ends──▶ done
                          │    └─the block raises──▶ failed (error: what happened)
                          └─ no heartbeat for STALE_MINUTES: its worker died ─ resume_stale_tasks() ─▶ queued
+                            (the reconciler, portal.background.reconcile, calls it every minute)
 
 * Start: ``start_task(kind, **columns)`` adds a queued Task row with a fresh RQ job id to the caller's
   transaction; once committed, ``enqueue_task(task)`` hands it to its kind's job (``models.KINDS``: the
@@ -16,6 +17,10 @@
   (RQ delivers at least once) one runs and the other gets None; so does a finished task, or one whose
   worker is alive (recent heartbeat). ``force=True`` claims it whatever its state. A claim resets the
   counts: jobs are idempotent, and a re-run counts everything again.
+* Heartbeat: while the block runs, a thread writes the task's heartbeat every HEARTBEAT_SECONDS on a
+  connection of its own, so a run inside one long step (reading the workbook, a batch of rows) stays alive,
+  and a dead worker is seen within STALE_MINUTES (45 s): with the reconciler every minute, a dead import
+  runs again within two minutes.
 * Progress: ``report.count(ok)`` counts one unit (a row, a certificate, a report). Counts and heartbeat are
   committed every PROGRESS_EVERY_ROWS units or PROGRESS_EVERY_SECONDS, whichever comes first, and then
   ``on_progress(done, total)`` is called. ``report.set_total(n)`` and ``report.commit()`` write at once.
@@ -26,12 +31,15 @@
   running without a heartbeat for STALE_MINUTES, or queued that long while RQ holds no waiting job for it.
 """
 import logging
+import threading
 import time
 import uuid
 from contextlib import contextmanager
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
+from rq import Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
@@ -42,7 +50,9 @@ from portal.extensions import db
 
 log = logging.getLogger(__name__)
 
-STALE_MINUTES = 10  # a running task without a heartbeat for this long lost its worker
+STALE_MINUTES = 0.75  # a running task without a heartbeat for this long lost its worker (TASK_STALE_SECONDS)
+HEARTBEAT_SECONDS = 10  # how often a running task's heartbeat thread writes (TASK_HEARTBEAT_SECONDS)
+ENQUEUE_RETRY = (5, 30, 120)  # RQ re-runs a job that raised (e.g. the database was down at its claim)
 PROGRESS_EVERY_ROWS = 25  # commit counts + heartbeat at least this often …
 PROGRESS_EVERY_SECONDS = 1.0  # … or this often, whichever comes first
 _WAITING = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
@@ -59,7 +69,8 @@ def enqueue_task(task):
     """Hand a committed task to its kind's job; if Redis refuses, the row stays queued for resume_stale_tasks."""
     kind, task_id = KINDS[task.kind], task.id
     try:
-        queues.enqueue(kind.job, task_id, queue=kind.queue, job_id=task.job_id)
+        queues.enqueue(kind.job, task_id, queue=kind.queue, job_id=task.job_id,
+                       retry=Retry(max=len(ENQUEUE_RETRY), interval=list(ENQUEUE_RETRY)))
     except Exception:  # the row is durable; the queue is not
         log.exception("could not enqueue %s task %s", task.kind, task_id)
     return db.session.get(Task, task_id)
@@ -116,12 +127,17 @@ class TaskReport:
         return task
 
 
+def stale_minutes():
+    """The configured heartbeat age after which a running task's worker is judged dead."""
+    return current_app.config.get("TASK_STALE_SECONDS", STALE_MINUTES * 60) / 60
+
+
 def _claim(task_id, force):
     """Mark the task running unless it is finished or a live run owns it (compare-and-set on state + heartbeat)."""
     now = utcnow()
     where = [Task.id == task_id]
     if not force:
-        stale = now - timedelta(minutes=STALE_MINUTES)
+        stale = now - timedelta(minutes=stale_minutes())
         where.append(sa.or_(Task.state == "queued", sa.and_(
             Task.state == "running", sa.or_(Task.heartbeat_at.is_(None), Task.heartbeat_at < stale))))
     result = db.session.execute(sa.update(Task).where(*where).values(
@@ -142,6 +158,7 @@ def task_run(task_id, *, force=False, on_progress=None):
     task = db.session.get(Task, task_id)
     db.session.refresh(task)
     report = TaskReport(task, on_progress)
+    heartbeat = _Heartbeat(task_id)
     try:
         yield report
     except Exception as exc:
@@ -153,6 +170,32 @@ def task_run(task_id, *, force=False, on_progress=None):
         db.session.commit()
     else:
         report._record_done()
+    finally:
+        heartbeat.stop()
+
+
+class _Heartbeat:
+    """Writes a running task's heartbeat every HEARTBEAT_SECONDS from a thread, on a connection of its own;
+    a database error is logged and tried again on the next beat."""
+
+    def __init__(self, task_id):
+        self.task_id, self.engine, self._stop = task_id, db.engine, threading.Event()
+        self.app = current_app._get_current_object()
+        # An in-memory SQLite database is one connection shared by every thread: no second writer there.
+        if self.engine.url.database not in (None, "", ":memory:"):
+            threading.Thread(target=self._beat, name=f"heartbeat-{task_id}", daemon=True).start()
+
+    def _beat(self):
+        while not self._stop.wait(self.app.config.get("TASK_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS)):
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(sa.update(Task).where(Task.id == self.task_id, Task.state == "running")
+                                       .values(heartbeat_at=utcnow()))
+            except Exception:
+                self.app.logger.warning("heartbeat of task %s not written", self.task_id, exc_info=True)
+
+    def stop(self):
+        self._stop.set()
 
 
 def _job_waiting(job_id):
@@ -161,23 +204,35 @@ def _job_waiting(job_id):
         return Job.fetch(job_id, connection=queues.connection()).get_status() in _WAITING
     except NoSuchJobError:
         return False
+    except Exception:  # Redis unreachable: the job may be lost with it; a second delivery is harmless
+        log.warning("could not ask Redis about job %s", job_id, exc_info=True)
+        return False
 
 
-def resume_stale_tasks(minutes=STALE_MINUTES):
-    """Queue again every task whose worker died (running, no heartbeat for `minutes`) or whose job was lost
-    (queued that long, no waiting RQ job); returns their ids. Safe: jobs are idempotent."""
-    limit = utcnow() - timedelta(minutes=minutes)
+def resume_stale_tasks(minutes=None):
+    """Queue again every task whose worker died (running, no heartbeat for `minutes`, by default the configured
+    TASK_STALE_SECONDS) or whose job was lost (queued that long, no waiting RQ job); returns their ids. Safe:
+    jobs are idempotent."""
+    limit = utcnow() - timedelta(minutes=stale_minutes() if minutes is None else minutes)
     last_sign_of_life = sa.func.coalesce(Task.heartbeat_at, Task.started_at, Task.created_at)
-    candidates = db.session.execute(sa.select(Task.id, Task.state, Task.job_id).where(sa.or_(
+    candidates = db.session.execute(sa.select(Task.id, Task.kind, Task.state, Task.job_id).where(sa.or_(
         sa.and_(Task.state == "running", last_sign_of_life < limit),
         sa.and_(Task.state == "queued", Task.created_at < limit))).order_by(Task.id)).all()
     resumed = []
-    for task_id, state, job_id in candidates:
+    for task_id, kind, state, job_id in candidates:
         if state == "queued" and job_id and _job_waiting(job_id):
             continue  # only waiting for a free worker
-        task = db.session.get(Task, task_id)
-        task.state, task.heartbeat_at, task.job_id = "queued", None, f"{task.kind}-{uuid.uuid4().hex}"
+        # Compare-and-set: of two reconcilers at once, one re-queues the task.
+        new_job_id = f"{kind}-{uuid.uuid4().hex}"
+        taken = db.session.execute(sa.update(Task).where(
+            Task.id == task_id, Task.state == state, Task.job_id.is_(None) if job_id is None else Task.job_id == job_id)
+            .values(state="queued", heartbeat_at=None, job_id=new_job_id)
+            .execution_options(synchronize_session=False)).rowcount
         db.session.commit()
+        if not taken:
+            continue
+        task = db.session.get(Task, task_id)
+        db.session.refresh(task)
         enqueue_task(task)
         log.info("re-enqueued stale %s task %s", task.kind, task_id)
         resumed.append(task_id)

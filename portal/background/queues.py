@@ -89,18 +89,17 @@ def start_embedded_worker(app, threads=1):
     return stop
 
 
-# What the embedded ticker enqueues, and on which queue (production runs each from cron).
+# What the embedded ticker enqueues, and on which queue (production runs each from a timer: see README).
 TICK_JOBS = (
-    ("jobs.reports.send_due_reports", "reports"),
-    ("jobs.tasks.resume_stale_tasks", "default"),
+    ("jobs.reconcile.reconcile", "reports"),  # dead tasks, lost or failed PDFs, due reports
     ("jobs.certificates.purge_stale_drafts", "default"),
 )
 
 
 def start_ticker(app, every=15):
-    """Embedded default: every `every` seconds, enqueue the report sweep, the check for tasks whose worker
-    died and the purge of stale draft attachments (production runs `reports sweep --every 30`,
-    `tasks resume` and `certs purge-drafts` from cron)."""
+    """Embedded default: every `every` seconds, enqueue the reconciler (tasks whose worker died, PDFs lost or
+    due for a retry, the report sweep) and the purge of stale draft attachments (production runs
+    `jobs reconcile` every minute and `certs purge-drafts` daily)."""
     def tick():
         while True:
             time.sleep(every)

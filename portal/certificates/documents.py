@@ -15,19 +15,22 @@ would either break its signature or hide behind an incremental update that valid
 «签名后文件被修改».
 """
 import datetime as dt
+import errno
 import logging
 
+import sqlalchemy as sa
 from flask import current_app
 
-from portal import storage
+from portal import audit, storage
 from portal.background.lifecycle import enqueue_task, start_task, task_run
+from portal.background.models import Task
 from portal.certificates import keys, seal_keys
 from portal.certificates.models import Certificate, CertificateEvent
 from portal.certificates.layout import layout_certificate
 from portal.certificates.ofd_seal import sealed_ofd_from_page
 from portal.certificates.pdf import CertificateDocument, FaceTooLong, render_certificate_pdf
 from portal.certificates.signing import sign_certificate_pdf
-from portal.clock import local_time
+from portal.clock import local_time, utcnow
 from portal.display import mask_id_number
 from portal.extensions import db
 from portal.standard import codes
@@ -127,33 +130,89 @@ def cancelled_pdf_relative_path(cert):
     return f"pdf/{cert.year}/{cert.ecert_id}.cancelled.pdf"
 
 
-def seal_certificate(certificate_id):
-    """Render and sign the certificate's PDF, store it, and mark it signed (idempotent).
+# A failure worth retrying (a full disk, a database or network hiccup) is retried with a backoff of
+# SEAL_RETRY_SECONDS (configured) × 2^(attempt-1), at most SEAL_MAX_ATTEMPTS times; then 生成失败 until an
+# admin's 重新生成.
+SEAL_MAX_ATTEMPTS = 5
 
-    A failure is recorded on the certificate (签章失败 + reason) rather than raised, so that one
-    bad certificate never stops an import's other PDFs.
+
+def seal_certificate(certificate_id):
+    """Render and sign the certificate's PDF, store it, and mark it signed (idempotent); returns its pdf_state
+    ('signed', 'failed', 'pending' when it could not even be recorded) or None for no such certificate.
+
+    The certificate is its own transaction, and the whole of it (load and commit included) sits inside the
+    error handling: a failure is recorded on the certificate (生成失败 + reason, with a retry when the cause is
+    transient) rather than raised, so that one bad certificate or one database hiccup never stops a task's
+    other PDFs. The row is locked while it is sealed, so two deliveries of the same work sign it once.
     """
-    cert = db.session.get(Certificate, certificate_id)
-    if cert is None or cert.pdf_state == "signed":
-        return cert
     try:
-        signer = keys.signer_for(cert.authority_uscc)
-        signed = sign_certificate_pdf(render_certificate_pdf(build_document(cert)), signer, cert.authority_name)
-        cert.pdf_path = storage.write_bytes(pdf_relative_path(cert), signed)
-        cert.pdf_state, cert.pdf_error = "signed", None
-        db.session.add(CertificateEvent(certificate=cert, action="sealed", actor_name="system",
-                                        detail="电子证照已生成并签章"))
-    except keys.CredentialsMissing:
-        cert.pdf_state = "failed"
-        cert.pdf_error = f"发证机关 {cert.authority_name} 尚未配置电子签章密钥，请联系系统管理员"
-    except FaceTooLong as exc:
-        cert.pdf_state, cert.pdf_error = "failed", str(exc)
-    except Exception as exc:  # recorded for the clerk and the log; the job itself must not die
-        log.exception("sealing certificate %s failed", cert.number)
-        cert.pdf_state, cert.pdf_error = "failed", f"电子证照生成失败：{type(exc).__name__}"
-    seal_ofd_copy(cert)
-    db.session.commit()
-    return cert
+        cert = db.session.get(Certificate, certificate_id, with_for_update=True, populate_existing=True)
+        if cert is None or cert.pdf_state == "signed":
+            db.session.rollback()
+            return cert and cert.pdf_state
+        try:
+            _render_sign_store(cert)
+        except keys.CredentialsMissing:
+            _record_failure(cert, f"发证机关 {cert.authority_name} 尚未配置电子签章密钥，请联系系统管理员", retry=False)
+        except FaceTooLong as exc:
+            _record_failure(cert, str(exc), retry=False)
+        except OSError as exc:  # a full or unwritable disk: retried once space returns
+            log.exception("storing the PDF of certificate %s failed", cert.number)
+            _record_failure(cert, f"电子证照保存失败（{_os_reason(exc)}）", retry=True)
+        except Exception as exc:  # recorded for the clerk and the log; the job itself must not die
+            log.exception("sealing certificate %s failed", cert.number)
+            _record_failure(cert, f"电子证照生成失败：{type(exc).__name__}", retry=True)
+        seal_ofd_copy(cert)  # the OFD beside a signed PDF; its own failure is kept in ofd_state, never raised
+        db.session.commit()
+        return cert.pdf_state
+    except Exception:  # the database itself failed: the certificate stays pending for the reconciler
+        log.exception("sealing certificate %s could not be recorded; the reconciler will queue it again",
+                      certificate_id)
+        db.session.rollback()
+        return "pending"
+
+
+def _render_sign_store(cert):
+    signer = keys.signer_for(cert.authority_uscc)
+    signed = sign_certificate_pdf(render_certificate_pdf(build_document(cert)), signer, cert.authority_name)
+    cert.pdf_path = storage.write_bytes(pdf_relative_path(cert), signed)
+    cert.pdf_state, cert.pdf_error, cert.pdf_retry_at = "signed", None, None
+    db.session.add(CertificateEvent(certificate=cert, action="sealed", actor_name="system",
+                                    detail="电子证照已生成并签章"))
+
+
+def _os_reason(exc):
+    return "存储空间不足" if exc.errno == errno.ENOSPC else (exc.strerror or type(exc).__name__)
+
+
+def _record_failure(cert, reason, *, retry):
+    """生成失败 with the reason; a transient cause is retried later by the reconciler, a few times."""
+    cert.pdf_attempts = (cert.pdf_attempts or 0) + 1
+    retry = retry and cert.pdf_attempts < SEAL_MAX_ATTEMPTS
+    cert.pdf_state = "failed"
+    backoff = current_app.config["SEAL_RETRY_SECONDS"] * 2 ** (cert.pdf_attempts - 1)
+    cert.pdf_retry_at = utcnow() + dt.timedelta(seconds=backoff) if retry else None
+    cert.pdf_error = reason + ("；系统将自动重试" if retry else
+                               f"（已尝试 {cert.pdf_attempts} 次）；管理员可在证书页面点击“重新生成”" if cert.pdf_attempts > 1
+                               else "；排除原因后，管理员可在证书页面点击“重新生成”")
+
+
+def regenerate(actor, cert):
+    """重新生成 (admins): a certificate whose PDF failed is set pending again, attempts from zero, and queued.
+    Returns False when its PDF had not failed (nothing done)."""
+    taken = db.session.execute(sa.update(Certificate).where(
+        Certificate.id == cert.id, Certificate.pdf_state == "failed").values(
+        pdf_state="pending", pdf_attempts=0, pdf_retry_at=None, pdf_error=None)
+        .execution_options(synchronize_session=False)).rowcount
+    if not taken:
+        db.session.rollback()
+        return False
+    audit.record("certificate.regenerate_pdf", actor=actor, target=cert.number)
+    db.session.add(CertificateEvent(certificate_id=cert.id, action="pdf_regenerate", actor_name=actor.username,
+                                    detail="重新生成电子证照"))
+    queue_seals([cert.id])  # commits the change, the audit entry and the task together
+    db.session.refresh(cert)
+    return True
 
 
 def warm_up_sealing(authorities):
@@ -257,14 +316,34 @@ def queue_seals(certificate_ids, chunk=SEAL_CHUNK):
         enqueue_task(task)
 
 
+def seals_in_flight():
+    """Ids of the certificates an unfinished (queued or running) 'pdf' task will seal."""
+    held = set()
+    for params in db.session.scalars(sa.select(Task.params).where(
+            Task.kind == "pdf", Task.state.in_(("queued", "running")))):
+        held.update((params or {}).get("certificate_ids", ()))
+    return held
+
+
+def queue_unsealed(certificate_ids):
+    """Queue the sealing of those of these certificates that are pending and in no unfinished 'pdf' task
+    (their job was lost, or never queued); returns how many. Safe to repeat: sealing is idempotent."""
+    held = seals_in_flight()
+    ids = [i for i in certificate_ids if i not in held]
+    pending = db.session.scalars(sa.select(Certificate.id).where(
+        Certificate.id.in_(ids), Certificate.pdf_state == "pending").order_by(Certificate.id)).all() if ids else []
+    if pending:
+        queue_seals(pending)
+    return len(pending)
+
+
 def run_seal_task(task_id):
     """A 'pdf' task: render and sign each of its certificates (a signed one is skipped), counting the signed."""
     with task_run(task_id) as report:
         if report is None:
             return
         for certificate_id in report.task.params["certificate_ids"]:
-            cert = seal_certificate(certificate_id)
-            report.count(cert is not None and cert.pdf_state == "signed")
+            report.count(seal_certificate(certificate_id) == "signed")
 
 
 def ofd_relative_path(cert):

@@ -8,7 +8,7 @@ from portal.clock import utcnow
 from portal.extensions import db
 
 STATUS_NAMES = {"issued": "已发证", "cancelled": "已注销"}
-PDF_STATE_NAMES = {"pending": "生成中", "signed": "已签章", "failed": "签章失败"}
+PDF_STATE_NAMES = {"pending": "生成中", "signed": "已签章", "failed": "生成失败"}
 # The OFD copy is made right after the PDF; "failed" keeps the PDF 已签章 and says in ofd_error why.
 OFD_STATE_NAMES = {"pending": "待生成", "signed": "已签章", "failed": "未生成"}
 REPORT_STATE_NAMES = {"pending": "待上报", "reported": "已上报", "collected": "归集成功",
@@ -47,6 +47,8 @@ class Certificate(db.Model):
         sa.Index("ix_certificates_authority_issue_date", "authority_id", "issue_date"),
         # An admin's date-range search spans every authority.
         sa.Index("ix_certificates_issue_date_id", "issue_date", "id"),
+        # The reconciler looks for certificates whose PDF is still pending or failed.
+        sa.Index("ix_certificates_pdf_state", "pdf_state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -90,6 +92,8 @@ class Certificate(db.Model):
     pdf_state: Mapped[str] = mapped_column(sa.String(16), default="pending")
     pdf_path: Mapped[str | None] = mapped_column(sa.String(300))
     pdf_error: Mapped[str | None] = mapped_column(sa.Text)
+    pdf_attempts: Mapped[int] = mapped_column(default=0, server_default="0")  # failed sealing attempts so far
+    pdf_retry_at: Mapped[datetime | None]  # when a transient failure is retried; None: no automatic retry
     ofd_state: Mapped[str] = mapped_column(sa.String(16), default="pending")
     ofd_path: Mapped[str | None] = mapped_column(sa.String(300))
     ofd_error: Mapped[str | None] = mapped_column(sa.Text)
@@ -123,6 +127,8 @@ class Certificate(db.Model):
 
     @property
     def pdf_state_name(self):
+        if self.pdf_state == "failed" and self.pdf_retry_at is not None:
+            return "签章失败，将自动重试"
         return PDF_STATE_NAMES.get(self.pdf_state, self.pdf_state)
 
     @property

@@ -19,7 +19,7 @@ from portal.background.lifecycle import enqueue_task, start_task, task_run
 from portal.background.models import Task
 from portal.certificates.attachments import AttachmentRefused, AttachmentUpload, StoredAttachment, \
     attachment_error, safe_filename, store_attachment
-from portal.certificates.documents import queue_seals
+from portal.certificates.documents import queue_seals, queue_unsealed
 from portal.certificates.issuing import SIGNING_RIGHT_GRANTED_BY, BatchRow, Issued, IssueRefused, check_context, \
     issue_batch, taken_record_numbers
 from portal.certificates.models import Certificate
@@ -87,8 +87,14 @@ def start_import(operator, filename, data, *, enqueue=True):
     total = checked.count
     if total == 0:
         raise ImportRefused("导入模板的“证照信息”表中没有填写任何数据（保持不变的示例行会被忽略），请填写后重新上传")
-    upload_path = storage.write_bytes(f"imports/{uuid.uuid4().hex}.zip", data)
-    storage.write_bytes(sheets_path(upload_path), checked.sheets)
+    try:
+        upload_path = storage.write_bytes(f"imports/{uuid.uuid4().hex}.zip", data)
+        storage.write_bytes(sheets_path(upload_path), checked.sheets)
+    except OSError as exc:  # a full or unwritable disk: nothing was started (a stored zip without its task is
+        # harmless: no task names it)
+        log.exception("could not store an uploaded import")
+        raise ImportRefused("服务器暂时无法保存上传的文件（存储空间不足或不可写），本次导入未开始；"
+                            "请稍后重新上传，如仍失败请联系系统管理员") from exc
     task = start_task("import", title=IMPORT_TITLE, file_name=safe_filename(filename or "导入.zip"),
                       upload_path=upload_path, operator_id=operator.id, authority_id=authority.id, total=total)
     db.session.flush()
@@ -175,8 +181,10 @@ def _run(report, results):
     find_person = person_finder(cached_lookup())  # one cache for the whole task: a few dozen distinct people
     ctx = _file_context(authority, find_person, import_file)
     # On a re-run the rows issued by an earlier run are successes already, not R12 conflicts.
-    issued = dict(db.session.execute(sa.select(Certificate.import_row_key, Certificate.number).where(
-        Certificate.import_task_id == task_id)).all())
+    earlier = db.session.execute(sa.select(Certificate.import_row_key, Certificate.number, Certificate.id).where(
+        Certificate.import_task_id == task_id)).all()
+    issued = {key: number for key, number, _ in earlier}
+    issued_ids = {key: certificate_id for key, _, certificate_id in earlier}
     person_failures = orphan_person_failures(import_file, ctx)
     report.set_total(len(import_file) + len(person_failures))
     failed_rows, pending = [], []
@@ -221,6 +229,8 @@ def _run(report, results):
             issue_pending()
     if pending:
         issue_pending()
+    # Rows an earlier run issued may have lost their PDF jobs with that run (a killed worker, a flushed Redis).
+    queue_unsealed(list(issued_ids.values()))
     for _ in person_failures:
         report.count(False)
     failed_rows.sort(key=lambda item: item[0].excel_row)

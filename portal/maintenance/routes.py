@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from portal import audit, clock, downloads
 from portal.access import area_required, get_certificate_or_404, may
-from portal.certificates.documents import CopyUnavailable, page_facts
+from portal.certificates.documents import CopyUnavailable, page_facts, regenerate
 from portal.certificates.issuing import IssueRefused, cancel_certificate
 from portal.certificates.models import REPORT_STATE_NAMES, STATUS_NAMES
 from portal.clock import local_time, now
@@ -67,7 +67,8 @@ def _detail(cert, form=None, errors=(), status=200):
         change_disabled=NO_CHANGE,
         can_cancel=may(current_user, "cancel", cert), may_original=may(current_user, "download_original", cert),
         pdf_tags=PDF_TAGS, report_tags=REPORT_TAGS,
-        can_resend=may(current_user, "resend", cert) and cert.report_state in reporting.RESENDABLE_STATES)
+        can_resend=may(current_user, "resend", cert) and cert.report_state in reporting.RESENDABLE_STATES,
+        can_regenerate=may(current_user, "regenerate", cert) and cert.pdf_state == "failed")
     return render_template("maintenance/crane_detail.html", **context), status
 
 
@@ -151,6 +152,18 @@ def crane_cancel(certificate_id):
     except IssueRefused as refused:
         return _detail(cert, form=form, errors=[e.message for e in refused.errors], status=422)
     flash(f"证书 {cert.number} 已注销，注销信息将自动上报住建部", "success")
+    return redirect(url_for("maintenance.crane_detail", certificate_id=cert.id), 303)
+
+
+@bp.route("/crane/<int:certificate_id>/regenerate-pdf", methods=["POST"])
+@area_required("maintenance")
+def crane_regenerate_pdf(certificate_id):
+    """重新生成: an admin queues a failed PDF again (after mending its cause: a key, the disk)."""
+    cert = get_certificate_or_404(certificate_id, "regenerate")
+    if not regenerate(current_user, cert):
+        return _detail(cert, status=409, errors=[
+            f"电子证照状态为“{cert.pdf_state_name}”，只有生成失败的电子证照可以重新生成"])
+    flash(f"证书 {cert.number} 的电子证照已重新排队生成，请稍后查看", "success")
     return redirect(url_for("maintenance.crane_detail", certificate_id=cert.id), 303)
 
 

@@ -28,7 +28,7 @@ COUNT_CAP = 10_000
 EVENT_NAMES = {
     "issued": "新发证", "sealed": "电子签章", "cancelled": "注销", "reported": "已上报住建部",
     "report_failed": "上报失败", "report_resend": "重新上报", "report_collected": "归集成功",
-    "report_rejected": "校验失败",
+    "report_rejected": "校验失败", "pdf_regenerate": "重新生成电子证照",
 }
 REPORT_TAGS = {"pending": "wait", "reported": "wait", "collected": "ok", "rejected": "off", "failed": "off"}
 PDF_TAGS = {"pending": "wait", "signed": "ok", "failed": "off"}

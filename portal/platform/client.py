@@ -401,49 +401,87 @@ def _not_found(key):
                                                 "证书编号，或确认该人员已在平台登记")
 
 
+MSG_BREAKER = f"{PLATFORM_NAME}连续多次无法连接或响应超时，暂停查询 {{seconds}} 秒后自动恢复：{{reason}}"
+
+
 class CachedPersonLookup(_PersonStatusAnswers):
-    """``find_person`` / ``lookup_status`` with a per-person cache (found and not found answers only).
+    """``find_person`` / ``lookup_status`` with a per-person cache, a negative cache and a circuit breaker.
 
     One import of 10,000 rows names the same few dozen workers again and again: each distinct
     (name, ID, certificate, type) costs one call per ``ttl_seconds``. Concurrent askers of the
-    same person wait for the one call in flight. Failures are never cached.
+    same person wait for the one call in flight.
+
+    A platform that is slow or down must not cost the timeout on every row: a person whose lookup failed
+    (PlatformUnavailable) gets the same failure for ``failure_ttl`` seconds without a call (negative cache),
+    and after ``breaker_threshold`` failures in a row the breaker opens: for ``breaker_seconds`` every lookup
+    fails at once (R9: 暂时无法核验), then one call is let through to see whether the platform is back.
     """
 
-    def __init__(self, client, ttl_seconds=300, *, clock=time.monotonic):
+    def __init__(self, client, ttl_seconds=300, *, clock=time.monotonic, failure_ttl=30, breaker_threshold=3,
+                 breaker_seconds=30):
         self.client = client
         self.ttl_seconds = ttl_seconds
+        self.failure_ttl = failure_ttl
+        self.breaker_threshold = breaker_threshold
+        self.breaker_seconds = breaker_seconds
         self._clock = clock
         self._lock = threading.Lock()
         self._cache = {}
+        self._failures = {}  # key → (until, PlatformUnavailable)
         self._in_flight = {}
+        self._failures_in_a_row = 0
+        self._open_until = 0.0
+        self._last_failure = None
         self.calls = 0
         self.hits = 0
+
+    def _answered(self, key):
+        """The cached answer (or raise the cached failure / the open breaker's); None: a call is needed."""
+        now = self._clock()
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > now:
+            self.hits += 1
+            return cached[1]
+        failed = self._failures.get(key)
+        if failed is not None and failed[0] > now:
+            self.hits += 1
+            raise failed[1]
+        if self._open_until > now:
+            self.hits += 1
+            raise PlatformUnavailable(MSG_BREAKER.format(seconds=self.breaker_seconds,
+                                                         reason=self._last_failure.message), kind="breaker_open")
+        return None
 
     def find_person(self, name, id_number, certificate_no, type_code) -> PersonLookup:
         key = person_key(name, id_number, certificate_no, type_code)
         while True:
             with self._lock:
-                cached = self._cache.get(key)
-                if cached is not None and cached[0] > self._clock():
-                    self.hits += 1
-                    return cached[1]
+                answer = self._answered(key)
+                if answer is not None:
+                    return answer
                 waiter = self._in_flight.get(key)
                 if waiter is None:
                     waiter = self._in_flight[key] = threading.Event()
                     self.calls += 1
+                    if self._failures_in_a_row >= self.breaker_threshold:  # half open: this call tries
+                        self._open_until = self._clock() + self.breaker_seconds
                     break
-            waiter.wait()
-            # the call in flight finished (or failed): look again
-            with self._lock:
-                cached = self._cache.get(key)
-                if cached is not None and cached[0] > self._clock():
-                    self.hits += 1
-                    return cached[1]
-            # it failed: try ourselves on the next round
+            waiter.wait()  # the call in flight finished (or failed): look again
         try:
             lookup = self.client.find_person(name, id_number, certificate_no, type_code)
+        except PlatformUnavailable as exc:
+            with self._lock:
+                self._failures[key] = (self._clock() + self.failure_ttl, exc)
+                self._failures_in_a_row += 1
+                self._last_failure = exc
+                if self._failures_in_a_row >= self.breaker_threshold:
+                    self._open_until = self._clock() + self.breaker_seconds
+            raise
+        else:
             with self._lock:
                 self._cache[key] = (self._clock() + self.ttl_seconds, lookup)
+                self._failures.pop(key, None)
+                self._failures_in_a_row, self._open_until = 0, 0.0
             return lookup
         finally:
             with self._lock:
@@ -453,3 +491,5 @@ class CachedPersonLookup(_PersonStatusAnswers):
     def clear(self):
         with self._lock:
             self._cache.clear()
+            self._failures.clear()
+            self._failures_in_a_row, self._open_until = 0, 0.0

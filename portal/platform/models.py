@@ -18,6 +18,9 @@ class ReportOutbox(db.Model):
     certificate_id: Mapped[int] = mapped_column(sa.ForeignKey("certificates.id", ondelete="CASCADE"), index=True)
     operation: Mapped[str] = mapped_column(sa.String(8))  # issue | cancel
     idempotency_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The batch (one request, one Idempotency-Key) this row was sent in: until the platform answers, the
+    # same rows are re-sent together under the same key, so a lost answer is replayed, never reported twice.
+    batch_key: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     payload: Mapped[dict] = mapped_column(sa.JSON)
     state: Mapped[str] = mapped_column(sa.String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(default=0)

@@ -2,11 +2,13 @@
 
 The outbox row is written in the issuing (or cancelling) transaction, so a rolled-back certificate
 is never reported and a committed one always is. A sweep (a 上报住建部 task in the one task lifecycle)
-sends due rows: each keeps one idempotency key across retries, so an answer lost on the way back
-cannot make a second report. Failures back off exponentially; after MAX_ATTEMPTS, or when the
+sends due rows in batches of up to 500 (the interface's limit), one Idempotency-Key per batch: until
+the platform answers, a batch is re-sent with the same rows under the same key, so an answer lost on the
+way back cannot make a second report of any of its records. Failures back off exponentially; after MAX_ATTEMPTS, or when the
 ministry refuses the record, the certificate shows 上报失败 with the reason, and a supervisor can
 resend it.
 """
+import hashlib
 import logging
 import uuid
 from datetime import timedelta
@@ -21,14 +23,16 @@ from portal.background.models import Task
 from portal.certificates.models import Certificate, CertificateEvent
 from portal.clock import utcnow
 from portal.extensions import db
-from portal.platform.client import PlatformError
+from portal.platform.client import PlatformError, PlatformRequestError
 from portal.platform.models import ReportOutbox
 from portal.platform.payload import build_accept_record
 from portal.platform.service import platform_client
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
-CLAIM_SECONDS = 120
+CLAIM_SECONDS = 120  # a claimed row whose sweep died is due again after this long (REPORT_CLAIM_SECONDS)
+BATCH_SIZE = 500  # records per request: the interface's limit
+SWEEP_LIMIT = 10 * BATCH_SIZE  # rows one sweep takes; the next sweep takes the rest
 RESENDABLE_STATES = ("failed", "rejected")  # 上报失败, 校验失败: the certificate's report states a resend mends
 
 
@@ -72,18 +76,28 @@ def _backoff(attempts):
     return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 6 * 3600))
 
 
-def _claim(row_id, now):
-    """Take a due row for this worker; a row whose worker died is due again after CLAIM_SECONDS."""
-    claimed = db.session.execute(
-        sa.update(ReportOutbox)
-        .where(ReportOutbox.id == row_id,
-               sa.or_(sa.and_(ReportOutbox.state == "pending", ReportOutbox.next_attempt_at <= now),
-                      sa.and_(ReportOutbox.state == "sending", ReportOutbox.claimed_until < now)))
-        .values(state="sending", claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+def _due_now(now):
+    return sa.or_(sa.and_(ReportOutbox.state == "pending", ReportOutbox.next_attempt_at <= now),
+                  sa.and_(ReportOutbox.state == "sending", ReportOutbox.claimed_until < now))
+
+
+def _claim(row_ids, now):
+    """Take the due rows among these for this worker (compare-and-set); a row whose worker died is due again
+    after CLAIM_SECONDS. Returns the claimed rows, in id order."""
+    claimed = db.session.scalars(
+        sa.update(ReportOutbox).where(ReportOutbox.id.in_(list(row_ids)), _due_now(now))
+        .values(state="sending",
+                claimed_until=now + timedelta(seconds=current_app.config.get("REPORT_CLAIM_SECONDS", CLAIM_SECONDS)),
                 attempts=ReportOutbox.attempts + 1)
-    ).rowcount
+        .returning(ReportOutbox.id).execution_options(synchronize_session=False)).all()
     db.session.commit()
-    return claimed == 1
+    return db.session.scalars(sa.select(ReportOutbox).where(ReportOutbox.id.in_(claimed))
+                              .order_by(ReportOutbox.id).execution_options(populate_existing=True)).all()
+
+
+def _new_batch_key(rows):
+    """The Idempotency-Key of a new request carrying these rows: a single row's own key, else a fresh one."""
+    return rows[0].idempotency_key if len(rows) == 1 else uuid.uuid4().hex
 
 
 def _mirror(row, message, state=None):
@@ -104,45 +118,71 @@ def _note(row, action, detail):
                                     detail=detail))
 
 
-def send_one(row_id, client):
-    """Send one claimed-or-due outbox row; returns 'delivered', 'failed', 'retry' or None (not ours)."""
-    now = utcnow()
-    if not _claim(row_id, now):
-        return None
-    row = db.session.get(ReportOutbox, row_id)
-    operation = "新发证" if row.operation == "issue" else "注销"
+def send_batch(row_ids, client):
+    """Send the due rows among `row_ids` in one request (at most BATCH_SIZE); returns each claimed row's status:
+    'delivered', 'failed' or 'retry' (rows another sweep holds are left out).
+
+    The batch's key is stored on its rows before the request goes: until the platform answers, they are sent
+    again together under that key, so an answer lost on the way back is replayed, never reported twice. A row
+    the answer does not mention leaves its batch and is sent again in a new one.
+    """
+    rows = _claim(row_ids, utcnow())
+    if not rows:
+        return []
+    stored = {row.batch_key for row in rows}
+    key = stored.pop() if len(stored) == 1 and None not in stored else _new_batch_key(rows)
+    for row in rows:
+        row.batch_key = key
+    db.session.commit()
+    keep_batch, answer, failure = True, None, ""
     try:
-        result = client.report_certificate([row.payload], row.idempotency_key)
-        outcome, reason = result.outcome(row.payload["eCertID"])
-    except PlatformError as exc:
-        outcome, reason = "unanswered", exc.message
+        answer = client.report_certificate([row.payload for row in rows], key)
+    except PlatformRequestError as exc:  # e.g. 422: the key was used for other rows; form a new batch
+        keep_batch, failure = False, exc.message
+    except PlatformError as exc:  # no answer: the same rows go again under the same key
+        failure = exc.message
+    statuses = []
+    for row in rows:
+        outcome, reason = answer.outcome(row.payload["eCertID"]) if answer else ("unanswered", failure)
+        statuses.append(_record_outcome(row, outcome, reason))
+        if answer is not None or not keep_batch:  # answered (or refused): the batch is over
+            row.batch_key = None
+    db.session.commit()
+    return statuses
+
+
+def send_one(row_id, client):
+    """Send one due outbox row on its own; returns 'delivered', 'failed', 'retry' or None (not ours)."""
+    statuses = send_batch([row_id], client)
+    return statuses[0] if statuses else None
+
+
+def _record_outcome(row, outcome, reason):
+    """Write one row's outcome (and its certificate's mirror); returns 'delivered', 'failed' or 'retry'."""
+    operation = "新发证" if row.operation == "issue" else "注销"
+    row.claimed_until = None
     if outcome == "accepted":
         row.state, row.delivered_at, row.last_error = "delivered", utcnow(), None
         row.verdict = "accepted"
         row.verdict_check_at = utcnow() + timedelta(seconds=current_app.config.get("REPORT_VERDICT_POLL_SECONDS", 10))
         _mirror(row, reason or None, "reported")
         _note(row, "reported", f"{operation}信息已上报住建部（已接收，等待归集）" + (f"：{reason}" if reason else ""))
-        status = "delivered"
-    elif outcome == "error":
+        return "delivered"
+    if outcome == "error":
         row.state, row.last_error = "failed", reason
         _mirror(row, f"住建部退回：{reason}", "failed")
         _note(row, "report_failed", f"{operation}信息被住建部退回：{reason}")
-        status = "failed"
-    else:
-        reason = reason or "平台未确认接收该记录"
-        row.last_error = reason
-        if row.attempts >= MAX_ATTEMPTS:
-            row.state = "failed"
-            _mirror(row, f"已重试 {row.attempts} 次仍未成功：{reason}", "failed")
-            _note(row, "report_failed", f"{operation}信息上报失败（{row.attempts} 次）：{reason}")
-            status = "failed"
-        else:
-            row.state, row.next_attempt_at = "pending", utcnow() + _backoff(row.attempts)
-            _mirror(row, f"第 {row.attempts} 次上报未成功：{reason}；系统将自动重试")
-            status = "retry"
-    row.claimed_until = None
-    db.session.commit()
-    return status
+        return "failed"
+    reason = reason or "平台未确认接收该记录"
+    row.last_error = reason
+    if row.attempts >= MAX_ATTEMPTS:
+        row.state = "failed"
+        _mirror(row, f"已重试 {row.attempts} 次仍未成功：{reason}", "failed")
+        _note(row, "report_failed", f"{operation}信息上报失败（{row.attempts} 次）：{reason}")
+        return "failed"
+    row.state, row.next_attempt_at = "pending", utcnow() + _backoff(row.attempts)
+    _mirror(row, f"第 {row.attempts} 次上报未成功：{reason}；系统将自动重试")
+    return "retry"
 
 
 def check_verdict(row_id, client):
@@ -174,17 +214,25 @@ def check_verdict(row_id, client):
 def _due(limit):
     """Ids of the outbox rows due for sending, and of those due for a verdict check."""
     now = utcnow()
-    due = db.session.scalars(db.select(ReportOutbox.id).where(sa.or_(
-        sa.and_(ReportOutbox.state == "pending", ReportOutbox.next_attempt_at <= now),
-        sa.and_(ReportOutbox.state == "sending", ReportOutbox.claimed_until < now))
-    ).order_by(ReportOutbox.id).limit(limit)).all()
+    due = db.session.scalars(db.select(ReportOutbox.id).where(_due_now(now))
+                             .order_by(ReportOutbox.id).limit(limit)).all()
     verdicts = db.session.scalars(db.select(ReportOutbox.id).where(
         ReportOutbox.state == "delivered", ReportOutbox.verdict == "accepted",
         ReportOutbox.verdict_check_at <= now).order_by(ReportOutbox.id).limit(limit)).all()
     return due, verdicts
 
 
-def send_due_reports(client=None, limit=500):
+def _batches(row_ids):
+    """The due rows as request batches: rows of a batch sent before (no answer yet) together again, the
+    others in new batches of up to BATCH_SIZE."""
+    keyed, fresh = {}, []
+    for row_id, key in db.session.execute(sa.select(ReportOutbox.id, ReportOutbox.batch_key).where(
+            ReportOutbox.id.in_(list(row_ids))).order_by(ReportOutbox.id)):
+        (keyed.setdefault(key, []) if key else fresh).append(row_id)
+    return list(keyed.values()) + [fresh[i:i + BATCH_SIZE] for i in range(0, len(fresh), BATCH_SIZE)]
+
+
+def send_due_reports(client=None, limit=SWEEP_LIMIT):
     """Send every due report and poll due verdicts, as a 上报住建部 task; None (and no task) when nothing is due."""
     if not any(_due(limit)):
         return None
@@ -193,23 +241,41 @@ def send_due_reports(client=None, limit=500):
     return run_report_task(task.id, client, limit)
 
 
-def run_report_task(task_id, client=None, limit=500):
-    """Run a 上报住建部 task: every report due now is sent, every verdict due is asked for. Returns the task."""
+def run_report_task(task_id, client=None, limit=SWEEP_LIMIT):
+    """Run a 上报住建部 task: every report due now is sent (in batches), every verdict due is asked for.
+
+    A database or Redis error on one batch or verdict is logged and the sweep goes on with the next: the
+    rows it could not record stay due (or claimed until CLAIM_SECONDS), and the next sweep takes them.
+    Returns the task.
+    """
     with task_run(task_id) as report:
         if report is not None:
             client = client or platform_client()
             due, verdicts = _due(limit)
             report.set_total(len(due))
-            retries = 0
-            for row_id in due:
-                status = send_one(row_id, client)
-                if status is not None:  # None: another sweep had claimed the row
+            retries = errors = 0
+            for row_ids in _batches(due):
+                try:
+                    statuses = send_batch(row_ids, client)
+                except Exception:
+                    log.exception("report batch of %s rows could not be recorded; the next sweep retries it",
+                                  len(row_ids))
+                    db.session.rollback()
+                    errors += 1
+                    continue
+                for status in statuses:
                     report.count(status == "delivered")
                     retries += status == "retry"
             for row_id in verdicts:
-                check_verdict(row_id, client)
-            if retries:
-                report.finish(error=f"{retries} 条暂未成功，将自动重试")
+                try:
+                    check_verdict(row_id, client)
+                except Exception:
+                    log.exception("verdict of report %s could not be recorded", row_id)
+                    db.session.rollback()
+            notes = [f"{retries} 条暂未成功，将自动重试"] if retries else []
+            notes += [f"{errors} 批因数据库或网络故障未完成，将自动重试"] if errors else []
+            if notes:
+                report.finish(error="；".join(notes))
     return db.session.get(Task, task_id)
 
 
@@ -231,7 +297,7 @@ def resend(actor, cert):
                           row.operation, cert.number)
             record = row.payload
         if record != row.payload or row.verdict == "rejected":
-            row.idempotency_key = uuid.uuid4().hex
+            row.idempotency_key, row.batch_key = uuid.uuid4().hex, None
         row.payload = record
         row.state, row.attempts, row.next_attempt_at, row.last_error = "pending", 0, utcnow(), None
         row.verdict = row.verdict_reasons = row.verdict_check_at = None

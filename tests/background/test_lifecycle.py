@@ -79,14 +79,18 @@ def test_a_job_that_raises_is_recorded_failed_with_the_reason_and_the_exception_
     assert task.finished_at and task.done == 1
 
 
-def test_a_crashed_report_sweep_shows_failed_not_running(clerk, platform_sim, monkeypatch):
+def test_a_report_sweep_carries_on_past_a_database_error_and_says_so(clerk, platform_sim, monkeypatch):
     _issue(clerk, 1)
+    real_send_batch = reporting.send_batch
 
-    def broken(row_id, client):
+    def broken(row_ids, client):
         raise ConnectionResetError("数据库连接中断")
-    monkeypatch.setattr(reporting, "send_one", broken)
+    monkeypatch.setattr(reporting, "send_batch", broken)
     task = reporting.send_due_reports()
-    assert task.kind == "report" and task.state == "failed" and "数据库连接中断" in task.error
+    assert task.kind == "report" and task.state == "done" and "1 批因数据库或网络故障未完成" in task.error
+    monkeypatch.setattr(reporting, "send_batch", real_send_batch)
+    task = reporting.send_due_reports()  # the row stayed due: the next sweep delivers it
+    assert task.state == "done" and task.succeeded == 1 and len(platform_sim.reports()["reports"]) == 1
 
 
 def test_resume_runs_again_a_report_sweep_whose_worker_died(clerk, platform_sim):

@@ -40,3 +40,19 @@ def real_redis_url():
     need_service("Redis", reachable, "set REDIS_URL to a running Redis")
     need_service("rq", shutil.which("rq") or os.path.exists(os.path.join(os.path.dirname(os.sys.executable), "rq")))
     return url
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fault drills' table (tests/jobs/drills.py): expected vs observed end state, time to recover."""
+    from tests.jobs.drills import RESULTS, ROWS
+    if not RESULTS:
+        return
+    write = terminalreporter.write_line
+    write("")
+    write(f"Fault drills, {ROWS}-row import — end state expected vs observed, seconds from fault to that state")
+    for name, expected, observed, seconds in RESULTS:
+        verdict = "OK " if expected == observed else "BAD"
+        write(f"{verdict} {name:<48} {seconds:7.1f} s")
+        write(f"      expected {expected}")
+        if expected != observed:
+            write(f"      observed {observed}")

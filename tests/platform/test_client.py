@@ -331,14 +331,40 @@ def test_cached_lookup_asks_once_under_concurrency(platform_sim, platform_client
     assert platform_sim.stats()["query"] == 1
 
 
-def test_cached_lookup_does_not_remember_failures(platform_sim, platform_client, demo_persons):
-    cached = CachedPersonLookup(platform_client)
+def test_cached_lookup_remembers_a_failure_briefly_then_asks_again(platform_sim, platform_client, demo_persons):
+    now = [1000.0]
+    cached = CachedPersonLookup(platform_client, clock=lambda: now[0], failure_ttl=30)
     p = demo_persons["1108"]
     args = (p["name"], p["id_number"], p["cert_no"], p["type_code"])
     platform_sim.set_mode("error500", times=1, endpoints=["query"])
-    assert cached.lookup_status(*args).status == "unavailable"
+    first = cached.lookup_status(*args)
+    assert first.status == "unavailable" and first.message.startswith("暂时无法核验")
+    assert cached.lookup_status(*args).status == "unavailable"  # negative cache: no second call
+    assert platform_sim.stats()["query"] == 1
+    now[0] += 31
     assert cached.lookup_status(*args).status == "found"
     assert platform_sim.stats()["query"] == 2
+
+
+def test_a_slow_platform_opens_the_breaker_and_rows_fail_fast(platform_sim, platform_client, demo_persons):
+    """Every row of a slow platform would wait the read timeout; after three in a row the others fail at
+    once with 暂时无法核验, and once the breaker's time has passed one call finds the platform back."""
+    now = [1000.0]
+    cached = CachedPersonLookup(platform_client, clock=lambda: now[0], breaker_threshold=3, breaker_seconds=30)
+    platform_sim.set_mode("slow", delay_seconds=sum(TEST_TIMEOUT) + 0.5, endpoints=["query"])
+    people = [(f"工人{i}", p["id_number"], p["cert_no"], p["type_code"])
+              for i, p in enumerate(list(demo_persons.values()) * 4)]
+    started = time.monotonic()
+    answers = [cached.lookup_status(*person) for person in people]
+    assert all(a.status == "unavailable" and a.message.startswith("暂时无法核验") for a in answers)
+    assert "暂停查询" in answers[-1].message
+    assert platform_sim.stats()["query"] == 3  # only the first three waited for the timeout
+    assert time.monotonic() - started < 3 * sum(TEST_TIMEOUT) + 2  # not 12 timeouts
+    platform_sim.set_mode("normal")
+    now[0] += 31  # half open: the next call tries the platform, and closes the breaker
+    p = demo_persons["1108"]
+    assert cached.lookup_status(p["name"], p["id_number"], p["cert_no"], p["type_code"]).status == "found"
+    assert cached.lookup_status(*people[-1]).status in ("found", "not_found")
 
 
 def test_cache_entries_expire(platform_sim, platform_client, demo_persons):
