@@ -145,6 +145,7 @@ def test_axe_finds_nothing_serious_on_any_page(live_app, page, axe_path):
     visit("委托授权管理", "/delegation/grants")
     visit("新建委托授权", "/delegation/grants/new")
     visit("任务详情（主管）", f"/tasks/{world['task']}")
+    visit("统计分析（主管）", "/statistics/", ready="canvas")
     page.click("button:has-text('退出')")
 
     browser_login(page, live_app, "delegate")
@@ -170,6 +171,8 @@ def test_axe_finds_nothing_serious_on_any_page(live_app, page, axe_path):
                        ("发证机关表单", f"/admin/authorities/{world['authority']}"), ("审计日志", "/admin/audit"),
                        ("管理员查看已注销", f"/maintenance/crane/{world['cancelled']}")):
         visit(name, path)
+    visit("统计分析", "/statistics/", ready="canvas")
+    visit("统计分析（日期有误）", "/statistics/?issued_from=2026-13-01")
     assert not findings, "\n".join(findings)
 
 
