@@ -7,7 +7,7 @@ from urllib.parse import quote
 from flask import Response, abort, send_file, stream_with_context
 
 from portal import storage, xlsx_export
-from portal.certificates.documents import deliverable_ofd, deliverable_pdf, read_signed_pdf
+from portal.certificates.documents import CopyUnavailable, deliverable_ofd, deliverable_pdf, read_signed_pdf
 from portal.zip_stream import zip_chunks
 
 OFD_MIMETYPE = "application/ofd"
@@ -46,6 +46,15 @@ def sealed_ofd(cert):
         return None
     suffix = "（已注销）" if cert.status == "cancelled" else ""
     return private_file(data, OFD_MIMETYPE, f"{cert.number}{suffix}.ofd")
+
+
+def copy_or_reason(send, cert, **options):
+    """(response, None) from send(cert) — signed_pdf or sealed_ofd — or (None, why in Chinese) when a cancelled
+    certificate's 已注销 rendition cannot be sealed; (None, None) while there is no copy yet."""
+    try:
+        return send(cert, **options), None
+    except CopyUnavailable as exc:
+        return None, str(exc)
 
 
 def attachment(cert, attachment_id):

@@ -5,7 +5,7 @@ from flask_login import current_user
 from portal import downloads
 from portal.access import area_required, may, roles_required
 from portal.auth.forms import EmptyForm
-from portal.certificates.documents import CopyUnavailable, page_facts
+from portal.certificates.documents import page_facts
 from portal.delegation import bp
 from portal.delegation.forms import GrantChangeForm, GrantForm
 from portal.delegation.services import MANAGERS, DelegationForbidden, active_grant, \
@@ -167,10 +167,7 @@ def certificate_pdf(grant_id, certificate_id):
     cert = _certificate_or_404(_grant_or_404(grant_id), certificate_id)
     if not may(current_user, "download", cert):
         abort(404)
-    try:
-        response, reason = downloads.signed_pdf(cert), None
-    except CopyUnavailable as exc:
-        response, reason = None, str(exc)
+    response, reason = downloads.copy_or_reason(downloads.signed_pdf, cert)
     return response or (
         render_template("delegation/pdf_missing.html", cert=cert, grant_id=grant_id, reason=reason), 404)
 
@@ -182,10 +179,7 @@ def certificate_ofd(grant_id, certificate_id):
     cert = _certificate_or_404(_grant_or_404(grant_id), certificate_id)
     if not may(current_user, "download", cert):
         abort(404)
-    try:
-        response, reason = downloads.sealed_ofd(cert), None
-    except CopyUnavailable as exc:  # a cancelled certificate's 已注销 rendition could not be sealed
-        response, reason = None, str(exc)
+    response, reason = downloads.copy_or_reason(downloads.sealed_ofd, cert)
     return response or (render_template(
         "certificates/ofd_missing.html", cert=cert, show_reason=False, reason=reason,
         back_url=url_for("delegation.certificate_detail", grant_id=grant_id, certificate_id=cert.id)), 404)

@@ -5,11 +5,10 @@ from flask_login import current_user
 
 from portal import audit, clock, downloads
 from portal.access import area_required, get_certificate_or_404, may
-from portal.certificates.documents import CopyUnavailable, page_facts, regenerate
+from portal.certificates.documents import page_facts, regenerate
 from portal.certificates.issuing import IssueRefused, cancel_certificate
 from portal.certificates.models import REPORT_STATE_NAMES, STATUS_NAMES
-from portal.clock import local_time, now
-from portal.display import mask_id_number
+from portal.clock import now
 from portal.extensions import db
 from portal.htmx import render_view
 from portal.maintenance import bp
@@ -94,12 +93,7 @@ def crane_pdf_original(certificate_id):
 
 
 def _pdf(cert, original=False):
-    try:
-        response = downloads.signed_pdf(cert, original=original)
-    except CopyUnavailable as exc:
-        response, reason = None, str(exc)
-    else:
-        reason = None
+    response, reason = downloads.copy_or_reason(downloads.signed_pdf, cert, original=original)
     return response or (render_template("maintenance/pdf_missing.html", cert=cert, pdf_tags=PDF_TAGS,
                                         reason=reason), 404)
 
@@ -118,10 +112,7 @@ def crane_print(certificate_id):
 def crane_ofd(certificate_id):
     """下载 OFD: the OFD under the SM2 electronic seal as a download, or why it is not there (yet)."""
     cert = get_certificate_or_404(certificate_id, "download")
-    try:
-        response, reason = downloads.sealed_ofd(cert), None
-    except CopyUnavailable as exc:  # a cancelled certificate's 已注销 rendition could not be sealed
-        response, reason = None, str(exc)
+    response, reason = downloads.copy_or_reason(downloads.sealed_ofd, cert)
     return response or (render_template(
         "certificates/ofd_missing.html", cert=cert, show_reason=True, reason=reason,
         back_url=url_for("maintenance.crane_detail", certificate_id=cert.id)), 404)

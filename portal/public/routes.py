@@ -5,7 +5,6 @@ from flask import current_app, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal import downloads
-from portal.certificates.documents import CopyUnavailable
 from portal.extensions import csrf
 from portal.public import bp
 from portal.public.forms import VerifyFileForm
@@ -76,47 +75,37 @@ def verify(token):
     return _public(render_template("public/verify.html", cert=view, token=token))
 
 
-@bp.route("/verify/<token>/ofd")
-def verify_ofd(token):
-    """下载 OFD from the verification page: the certificate's sealed OFD (a cancelled one's carries its 已注销
-    mark; the face masks ID numbers)."""
+def _public_copy(token, send, missing_page):
+    """A copy (send: downloads.signed_pdf or sealed_ofd) for whoever holds the QR code's token, rate-limited;
+    missing_page(cert, reason) answers while there is none or its 已注销 rendition cannot be sealed."""
     refused = _refused_as_too_frequent()
     if refused:
         return refused
     cert = certificate_by_token(token)
     if cert is None:
         return _public(render_template("public/not_found.html"), 404)
-    try:
-        download, reason = downloads.sealed_ofd(cert), None
-    except CopyUnavailable as exc:
-        download, reason = None, str(exc)
-    if download is None:
-        return _public(render_template("certificates/ofd_missing.html", cert=cert, show_reason=False, reason=reason,
-                                       back_url=url_for("public.verify", token=token)), 404)
-    download.headers["Referrer-Policy"] = "no-referrer"
-    download.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return download
+    response, reason = downloads.copy_or_reason(send, cert)
+    if response is None:
+        return _public(missing_page(cert, reason), 404)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.route("/verify/<token>/ofd")
+def verify_ofd(token):
+    """下载 OFD from the verification page: the certificate's sealed OFD (a cancelled one's carries its 已注销
+    mark; the face masks ID numbers)."""
+    return _public_copy(token, downloads.sealed_ofd, lambda cert, reason: render_template(
+        "certificates/ofd_missing.html", cert=cert, show_reason=False, reason=reason,
+        back_url=url_for("public.verify", token=token)))
 
 
 @bp.route("/verify/<token>/pdf")
 def verify_pdf(token):
     """The certificate's sealed PDF for whoever holds its QR code (a cancelled one's carries its 已注销 mark)."""
-    refused = _refused_as_too_frequent()
-    if refused:
-        return refused
-    cert = certificate_by_token(token)
-    if cert is None:
-        return _public(render_template("public/not_found.html"), 404)
-    try:
-        response, reason = downloads.signed_pdf(cert), None
-    except CopyUnavailable as exc:
-        response, reason = None, str(exc)
-    if response is None:
-        return _public(render_template("public/pdf_unavailable.html", cert=public_view(cert), token=token,
-                                       reason=reason), 404)
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
+    return _public_copy(token, downloads.signed_pdf, lambda cert, reason: render_template(
+        "public/pdf_unavailable.html", cert=public_view(cert), token=token, reason=reason))
 
 
 @bp.route("/verify-file", methods=["GET", "POST"])
