@@ -123,8 +123,9 @@ def send_batch(row_ids, client):
     'delivered', 'failed' or 'retry' (rows another sweep holds are left out).
 
     The batch's key is stored on its rows before the request goes: until the platform answers, they are sent
-    again together under that key, so an answer lost on the way back is replayed, never reported twice. A row
-    the answer does not mention leaves its batch and is sent again in a new one.
+    again together under that key, so an answer lost on the way back is replayed, never reported twice; a claim
+    of only part of such a batch is given back unsent. A row the answer does not mention leaves its batch and
+    is sent again in a new one.
     """
     now = utcnow()
     rows = _claim(row_ids, now)
