@@ -214,22 +214,14 @@ def resume_stale_tasks(minutes=None):
     TASK_STALE_SECONDS) or whose job was lost (queued that long, no waiting RQ job); returns their ids. Safe:
     jobs are idempotent."""
     limit = utcnow() - timedelta(minutes=stale_minutes() if minutes is None else minutes)
-    last_sign_of_life = sa.func.coalesce(Task.heartbeat_at, Task.started_at, Task.created_at)
     candidates = db.session.execute(sa.select(Task.id, Task.kind, Task.state, Task.job_id).where(sa.or_(
-        sa.and_(Task.state == "running", last_sign_of_life < limit),
+        sa.and_(Task.state == "running", _last_sign_of_life() < limit),
         sa.and_(Task.state == "queued", Task.created_at < limit))).order_by(Task.id)).all()
     resumed = []
     for task_id, kind, state, job_id in candidates:
         if state == "queued" and job_id and _job_waiting(job_id):
             continue  # only waiting for a free worker
-        # Compare-and-set: of two reconcilers at once, one re-queues the task.
-        new_job_id = f"{kind}-{uuid.uuid4().hex}"
-        taken = db.session.execute(sa.update(Task).where(
-            Task.id == task_id, Task.state == state, Task.job_id.is_(None) if job_id is None else Task.job_id == job_id)
-            .values(state="queued", heartbeat_at=None, job_id=new_job_id)
-            .execution_options(synchronize_session=False)).rowcount
-        db.session.commit()
-        if not taken:
+        if not _requeue(task_id, kind, state, job_id, limit):
             continue
         task = db.session.get(Task, task_id)
         db.session.refresh(task)
@@ -237,3 +229,21 @@ def resume_stale_tasks(minutes=None):
         log.info("re-enqueued stale %s task %s", task.kind, task_id)
         resumed.append(task_id)
     return resumed
+
+
+def _requeue(task_id, kind, state, job_id, limit):
+    """Give the task a new job id and state queued if it is still as it was read and still without a sign of
+    life since `limit` (compare-and-set): of two reconcilers at once one re-queues it, and a task that RQ's
+    own retry of the dead job claimed again in the meantime (a fresh heartbeat) is not run a second time."""
+    still_silent = [_last_sign_of_life() < limit] if state == "running" else []  # a claim makes queued running
+    taken = db.session.execute(sa.update(Task).where(
+        Task.id == task_id, Task.state == state, *still_silent,
+        Task.job_id.is_(None) if job_id is None else Task.job_id == job_id)
+        .values(state="queued", heartbeat_at=None, job_id=f"{kind}-{uuid.uuid4().hex}")
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return bool(taken)
+
+
+def _last_sign_of_life():
+    return sa.func.coalesce(Task.heartbeat_at, Task.started_at, Task.created_at)

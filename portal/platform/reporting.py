@@ -123,14 +123,19 @@ def send_batch(row_ids, client):
     'delivered', 'failed' or 'retry' (rows another sweep holds are left out).
 
     The batch's key is stored on its rows before the request goes: until the platform answers, they are sent
-    again together under that key, so an answer lost on the way back is replayed, never reported twice. A row
-    the answer does not mention leaves its batch and is sent again in a new one.
+    again together under that key, so an answer lost on the way back is replayed, never reported twice; a claim
+    of only part of such a batch is given back unsent. A row the answer does not mention leaves its batch and
+    is sent again in a new one.
     """
-    rows = _claim(row_ids, utcnow())
+    now = utcnow()
+    rows = _claim(row_ids, now)
     if not rows:
         return []
     stored = {row.batch_key for row in rows}
-    key = stored.pop() if len(stored) == 1 and None not in stored else _new_batch_key(rows)
+    sent_before = len(stored) == 1 and None not in stored
+    key = rows[0].batch_key if sent_before else _new_batch_key(rows)
+    if sent_before and _part_of_batch(rows, key):
+        return []
     for row in rows:
         row.batch_key = key
     db.session.commit()
@@ -141,14 +146,36 @@ def send_batch(row_ids, client):
         keep_batch, failure = False, exc.message
     except PlatformError as exc:  # no answer: the same rows go again under the same key
         failure = exc.message
+    # The rows of a batch are retried together: one retry time and one count of attempts for all of them, so
+    # that no sweep ever finds only some of them due (and sends them under the batch's key: 422, a new key,
+    # and the records the platform stored under the first key reported a second time).
+    attempts = max(row.attempts for row in rows)
     statuses = []
     for row in rows:
         outcome, reason = answer.outcome(row.payload["eCertID"]) if answer else ("unanswered", failure)
-        statuses.append(_record_outcome(row, outcome, reason))
+        statuses.append(_record_outcome(row, outcome, reason, now, attempts))
         if answer is not None or not keep_batch:  # answered (or refused): the batch is over
             row.batch_key = None
     db.session.commit()
     return statuses
+
+
+def _part_of_batch(rows, key):
+    """Are these claimed rows only part of the batch sent under `key`? Then give them back, due again at once:
+    the key's request is sent again only with every row it carried (other content under it is refused)."""
+    claimed = [row.id for row in rows]
+    others = db.session.scalar(sa.select(sa.func.count(ReportOutbox.id)).where(
+        ReportOutbox.batch_key == key, ReportOutbox.id.not_in(claimed),
+        ReportOutbox.state.in_(("pending", "sending"))))
+    if not others:
+        return False
+    log.warning("claimed %s rows of report batch %s without its %s others; left for a later sweep",
+                len(claimed), key, others)
+    db.session.execute(sa.update(ReportOutbox).where(ReportOutbox.id.in_(claimed)).values(
+        state="pending", claimed_until=None, attempts=ReportOutbox.attempts - 1, next_attempt_at=utcnow())
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return True
 
 
 def send_one(row_id, client):
@@ -157,8 +184,9 @@ def send_one(row_id, client):
     return statuses[0] if statuses else None
 
 
-def _record_outcome(row, outcome, reason):
-    """Write one row's outcome (and its certificate's mirror); returns 'delivered', 'failed' or 'retry'."""
+def _record_outcome(row, outcome, reason, now, attempts):
+    """Write one row's outcome (and its certificate's mirror); returns 'delivered', 'failed' or 'retry'. An
+    unanswered row is retried at `now` + the backoff of its batch's `attempts`, or fails after MAX_ATTEMPTS."""
     operation = "新发证" if row.operation == "issue" else "注销"
     row.claimed_until = None
     if outcome == "accepted":
@@ -175,13 +203,13 @@ def _record_outcome(row, outcome, reason):
         return "failed"
     reason = reason or "平台未确认接收该记录"
     row.last_error = reason
-    if row.attempts >= MAX_ATTEMPTS:
+    if attempts >= MAX_ATTEMPTS:
         row.state = "failed"
-        _mirror(row, f"已重试 {row.attempts} 次仍未成功：{reason}", "failed")
-        _note(row, "report_failed", f"{operation}信息上报失败（{row.attempts} 次）：{reason}")
+        _mirror(row, f"已重试 {attempts} 次仍未成功：{reason}", "failed")
+        _note(row, "report_failed", f"{operation}信息上报失败（{attempts} 次）：{reason}")
         return "failed"
-    row.state, row.next_attempt_at = "pending", utcnow() + _backoff(row.attempts)
-    _mirror(row, f"第 {row.attempts} 次上报未成功：{reason}；系统将自动重试")
+    row.state, row.next_attempt_at = "pending", now + _backoff(attempts)
+    _mirror(row, f"第 {attempts} 次上报未成功：{reason}；系统将自动重试")
     return "retry"
 
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 
 from portal.auth.models import User
-from portal.background import queues
+from portal.background import lifecycle, queues
 from portal.background.lifecycle import enqueue_task, resume_stale_tasks, start_task, task_run
 from portal.background.models import Task
 from portal.certificates.documents import queue_seals
@@ -115,6 +115,23 @@ def test_resume_runs_again_a_pdf_chunk_whose_worker_died(clerk, monkeypatch):
     task = _reload(task.id)
     assert (task.state, task.total, task.succeeded) == ("done", 2, 2)
     assert {db.session.get(Certificate, c.id).pdf_state for c in certs} == {"signed"}
+
+
+def test_a_dead_task_that_rqs_retry_claimed_again_is_not_queued_a_second_time(app, monkeypatch):
+    # A SIGKILLed import is retried by RQ (Retry on the abandoned job) and by the reconciler: if the retry
+    # claims the task between the reconciler's read and its compare-and-set, the reconciler leaves it.
+    task = _task("report")
+    _as_if_its_worker_died(task.id)
+    monkeypatch.setattr(lifecycle, "enqueue_task", lambda task: task)  # queued, not run (RQ_ASYNC=False)
+
+    def claimed_meanwhile(*args):
+        assert lifecycle._claim(task.id, force=False)  # RQ's retry of the dead job takes the task now …
+        return requeue(*args)
+    requeue = lifecycle._requeue
+    monkeypatch.setattr(lifecycle, "_requeue", claimed_meanwhile)
+    assert resume_stale_tasks() == []  # … so the reconciler, which read it stale, does not queue it again
+    task = _reload(task.id)
+    assert task.state == "running" and task.heartbeat_at is not None
 
 
 def test_a_live_task_and_a_queued_one_still_waiting_for_a_worker_are_left_alone(app, monkeypatch):

@@ -232,6 +232,33 @@ def test_reports_go_in_batches_and_a_lost_answer_is_replayed_not_reported_twice(
     assert sum(report["replays"] for report in stored["reports"]) == 1
 
 
+def test_a_batch_whose_answer_was_lost_goes_again_whole_never_in_part_under_its_key(clerk, platform_sim,
+                                                                                    monkeypatch):
+    # The SIGKILL drill's double reports: a sweep that found only some rows of an unanswered batch due sent
+    # them under the batch's key (422: other content), then under a new key — a second report of each.
+    monkeypatch.setattr(reporting, "BATCH_SIZE", 4)
+    ids = _issue(clerk, 4)
+    platform_sim.set_mode("lose_answer", times=1, endpoints=["accept"])
+    reporting.send_due_reports()
+    rows = db.session.scalars(db.select(ReportOutbox).order_by(ReportOutbox.id)).all()
+    assert len({(r.batch_key, r.next_attempt_at, r.attempts) for r in rows}) == 1  # retried together
+    db.session.execute(db.update(ReportOutbox).where(ReportOutbox.id.in_([r.id for r in rows[:2]]))
+                       .values(next_attempt_at=utcnow()))  # as if a sweep came between their retry times
+    db.session.commit()
+    reporting.send_due_reports()
+    assert platform_sim.reports()["reports"][0]["replays"] == 0  # the part was not sent
+    db.session.expire_all()
+    assert [r.attempts for r in rows] == [1, 1, 1, 1] and {r.state for r in rows} == {"pending"}
+    db.session.execute(db.update(ReportOutbox).values(next_attempt_at=utcnow()))
+    db.session.commit()
+    task = reporting.send_due_reports()
+    assert task.succeeded == 4, task.error
+    stored = platform_sim.reports()
+    assert len(stored["reports"]) == 1 and stored["reports"][0]["replays"] == 1
+    assert sorted(stored["counts"]) == sorted(db.session.get(Certificate, i).ecert_id for i in ids)
+    assert set(stored["counts"].values()) == {1}
+
+
 def test_a_sweep_that_died_after_sending_is_replayed_by_the_next_not_reported_twice(clerk, platform_sim, run,
                                                                                   monkeypatch):
     monkeypatch.setattr(reporting, "dispatch", lambda: None)

@@ -40,16 +40,10 @@ def drill(shared_app, platform_sim):
     server.stop()
 
 
-# Drills not yet seen green (issue 18, open): they run and record their line in `make drill`'s table, but do
-# not fail the suite until they are. SIGKILL mid-import was seen red: every certificate reported twice.
-NOT_YET_GREEN = pytest.mark.xfail(strict=False, reason="issue 18: drill not yet seen green")
-
-
 def _done(state):
     assert state == state.expected(), f"expected {state.expected().line()}\n  observed {state.line()}"
 
 
-@NOT_YET_GREEN
 def test_drill_sigkill_mid_import(drill):
     drill.start_import()
     drill.wait_for(**MID_IMPORT)
@@ -66,7 +60,6 @@ def test_drill_sigkill_mid_pdf_job(drill):
     _done(drill.recover("SIGKILL worker mid-PDF-job", fault))
 
 
-@NOT_YET_GREEN
 def test_drill_redis_flushed_mid_import(drill):
     drill.start_import()
     drill.wait_for(**MID_IMPORT)
@@ -89,7 +82,6 @@ def _redis_down_for(drill, seconds):
     drill.redis.start()  # … and once Redis is back (empty: nothing was saved) they run again
 
 
-@NOT_YET_GREEN
 def test_drill_redis_down_mid_import(drill):
     drill.start_import()
     drill.wait_for(**MID_IMPORT)
@@ -98,7 +90,6 @@ def test_drill_redis_down_mid_import(drill):
     _done(drill.recover("Redis down 5 s mid-import", fault))
 
 
-@NOT_YET_GREEN
 def test_drill_redis_down_mid_sealing(drill):
     drill.start_import()
     drill.wait_for(**MID_SEALING)
@@ -107,7 +98,6 @@ def test_drill_redis_down_mid_sealing(drill):
     _done(drill.recover("Redis down 5 s mid-sealing", fault))
 
 
-@NOT_YET_GREEN
 def test_drill_database_connections_terminated_mid_import(drill):
     drill.start_import()
     drill.wait_for(**MID_IMPORT)
@@ -120,7 +110,6 @@ def test_drill_database_connections_terminated_mid_import(drill):
     _done(drill.recover("PostgreSQL connections terminated mid-import", fault))
 
 
-@NOT_YET_GREEN
 def test_drill_platform_faults_every_report_delivered_once(drill):
     # Lost answers, 500s and dropped connections on the report interface while the import runs.
     drill.platform_sim.set_mode("lose_answer", times=2, endpoints=["accept"])
