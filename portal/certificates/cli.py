@@ -52,17 +52,23 @@ def _backfill_ofds(uscc=None):
     return len(ids)
 
 
+def _sealed_certificate(number):
+    """Certificate NUMBER, its PDF sealed now if it was not yet (the CLI's `pdf` and `ofd`)."""
+    cert = db.session.scalar(db.select(Certificate).filter_by(number=number.strip()))
+    if cert is None:
+        raise click.ClickException(f"证书 {number} 不存在")
+    if cert.pdf_state != "signed":
+        seal_certificate(cert.id)
+    return cert
+
+
 @certs_cli.command("pdf")
 @click.argument("number")
 @click.argument("out", type=click.Path(dir_okay=False, writable=True))
 @with_appcontext
 def pdf_command(number, out):
     """Write the signed PDF of certificate NUMBER to OUT."""
-    cert = db.session.scalar(db.select(Certificate).filter_by(number=number.strip()))
-    if cert is None:
-        raise click.ClickException(f"证书 {number} 不存在")
-    if cert.pdf_state != "signed":
-        seal_certificate(cert.id)
+    cert = _sealed_certificate(number)
     data = read_signed_pdf(cert)
     if data is None:
         raise click.ClickException(f"证书 {number} 的电子证照尚未生成：{cert.pdf_error or cert.pdf_state_name}")
@@ -76,11 +82,7 @@ def pdf_command(number, out):
 @with_appcontext
 def ofd_command(number, out):
     """Write the OFD of certificate NUMBER, under its authority's SM2 electronic seal, to OUT."""
-    cert = db.session.scalar(db.select(Certificate).filter_by(number=number.strip()))
-    if cert is None:
-        raise click.ClickException(f"证书 {number} 不存在")
-    if cert.pdf_state != "signed":
-        seal_certificate(cert.id)
+    cert = _sealed_certificate(number)
     seal_ofd_copy(cert)
     db.session.commit()
     data = read_sealed_ofd(cert)

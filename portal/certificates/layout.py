@@ -26,10 +26,13 @@ from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 import segno
+from PIL import Image as PilImage
 from reportlab.lib.textsplit import wordSplit
 from reportlab.pdfbase import pdfmetrics
 
 from portal.display import mask_id_number
+from portal.standard import codes
+from portal.standard.fields import FIELDS
 
 from .fonts import FONT_NAME, FONT_PATH, register_fonts
 from .fonts import font as face_font
@@ -147,9 +150,6 @@ _COMMON_CHARS = (
 @lru_cache(maxsize=1)
 def _seed_text() -> str:
     """What the face prints on most certificates, for :class:`~.fonts.SubsetCachingFont`."""
-    from portal.standard import codes
-    from portal.standard.fields import FIELDS
-
     parts = [CERTIFICATE_TITLE, "证书编号：设备类别：电子证照标识：发证机关：发证日期：扫码验证长期有效年月日已注销（）",
              "持证主体照面信息业务信息相关人员使用单位名称统一社会信用代码发证机关代码有效期至无",
              *(heading for _, heading, _ in _PERSON_COLS), *(f.label for f in FIELDS),
@@ -198,8 +198,6 @@ _QR_MASK = 4
 
 def qr_png(url: str, scale: int = 4) -> bytes:
     """The verification URL as a QR-code PNG (error correction M, 2 modules of quiet zone), greyscale."""
-    from PIL import Image as PilImage
-
     qr = segno.make(url, error="m", micro=False, boost_error=False, mask=_QR_MASK)
     border = 2
     size = len(qr.matrix) + 2 * border
