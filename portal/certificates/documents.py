@@ -28,7 +28,7 @@ from portal.certificates import keys, seal_keys
 from portal.certificates.models import Certificate, CertificateEvent
 from portal.certificates.layout import layout_certificate
 from portal.certificates.ofd_seal import sealed_ofd_from_page
-from portal.certificates.pdf import CertificateDocument, FaceTooLong, render_certificate_pdf
+from portal.certificates.pdf import CertificateDocument, FaceTooLong, draw_pdf, render_certificate_pdf
 from portal.certificates.signing import sign_certificate_pdf
 from portal.clock import local_time, utcnow
 from portal.display import mask_id_number
@@ -150,8 +150,10 @@ def seal_certificate(certificate_id):
         if cert is None or cert.pdf_state == "signed":
             db.session.rollback()
             return cert and cert.pdf_state
+        page = None  # the face, laid out once for both copies (the layout is a fifth of the step's cost)
         try:
-            _render_sign_store(cert)
+            page = layout_certificate(build_document(cert))
+            _sign_store_pdf(cert, page)
         except keys.CredentialsMissing:
             _record_failure(cert, f"发证机关 {cert.authority_name} 尚未配置电子签章密钥，请联系系统管理员", retry=False)
         except FaceTooLong as exc:
@@ -162,7 +164,7 @@ def seal_certificate(certificate_id):
         except Exception as exc:  # recorded for the clerk and the log; the job itself must not die
             log.exception("sealing certificate %s failed", cert.number)
             _record_failure(cert, f"电子证照生成失败：{type(exc).__name__}", retry=True)
-        seal_ofd_copy(cert)  # the OFD beside a signed PDF; its own failure is kept in ofd_state, never raised
+        seal_ofd_copy(cert, page)  # the OFD beside a signed PDF; its own failure is kept in ofd_state, never raised
         db.session.commit()
         return cert.pdf_state
     except Exception:  # the database itself failed: the certificate stays pending for the reconciler
@@ -172,9 +174,9 @@ def seal_certificate(certificate_id):
         return "pending"
 
 
-def _render_sign_store(cert):
+def _sign_store_pdf(cert, page):
     signer = keys.signer_for(cert.authority_uscc)
-    signed = sign_certificate_pdf(render_certificate_pdf(build_document(cert)), signer, cert.authority_name)
+    signed = sign_certificate_pdf(draw_pdf(page), signer, cert.authority_name)
     cert.pdf_path = storage.write_bytes(pdf_relative_path(cert), signed)
     cert.pdf_state, cert.pdf_error, cert.pdf_retry_at = "signed", None, None
     db.session.add(CertificateEvent(certificate=cert, action="sealed", actor_name="system",
@@ -352,22 +354,24 @@ def ofd_relative_path(cert):
     return f"ofd/{cert.year}/{cert.ecert_id}.ofd"
 
 
-def certificate_ofd(cert, signed_at=None):
-    """The OFD of *cert*: the PDF's face under its authority's SM2 electronic seal, number and 电子证照标识
-    in its (sealed) OFD.xml. Raises seal_keys.CredentialsMissing when the authority has no seal yet."""
+def certificate_ofd(cert, signed_at=None, page=None):
+    """The OFD of *cert*: the PDF's face (*page*, when the caller has laid it out already) under its
+    authority's SM2 electronic seal, number and 电子证照标识 in its (sealed) OFD.xml. Raises
+    seal_keys.CredentialsMissing when the authority has no seal yet."""
     signer = seal_keys.seal_signer_for(cert.authority_uscc)
-    return sealed_ofd_from_page(layout_certificate(build_document(cert)), signer,
+    return sealed_ofd_from_page(page or layout_certificate(build_document(cert)), signer,
                                 created=signed_at or dt.datetime.now(dt.timezone.utc), author=cert.authority_name,
                                 custom_data={CUSTOM_NUMBER: cert.number, CUSTOM_LICENSE_ID: cert.license_id})
 
 
-def seal_ofd_copy(cert):
-    """Seal and store the OFD beside the certificate's signed PDF (the caller commits); nothing to do while
-    the PDF is not signed or the OFD is. Never raises: a failure is kept in ofd_state / ofd_error."""
+def seal_ofd_copy(cert, page=None):
+    """Seal and store the OFD beside the certificate's signed PDF (the caller commits; *page* is the face
+    the PDF was drawn from, if at hand); nothing to do while the PDF is not signed or the OFD is. Never
+    raises: a failure is kept in ofd_state / ofd_error."""
     if cert.pdf_state != "signed" or cert.ofd_state == "signed":
         return
     try:
-        cert.ofd_path = storage.write_bytes(ofd_relative_path(cert), certificate_ofd(cert))
+        cert.ofd_path = storage.write_bytes(ofd_relative_path(cert), certificate_ofd(cert, page=page))
         cert.ofd_state, cert.ofd_error = "signed", None
     except seal_keys.CredentialsMissing:
         cert.ofd_state = "failed"
