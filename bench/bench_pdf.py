@@ -5,7 +5,8 @@
 One warm process renders, seals and signs N certificates (each with names and addresses of its own,
 so that the per-certificate font subset is really cut); prints median and p95 of each stage beside
 its target.  Then the pipeline's throughput: two warm processes each sealing half of the N
-certificates against one process sealing all N, and the ratio.
+certificates against one process sealing all N, and the ratio (each set-up timed three times,
+alternating, and the best round of each kept).
 
 Targets: render ≤ 25 ms median / 35 ms p95 and seal + sign ≤ 15 / 25 ms, which add up to the
 pipeline's ≤ 40 ms median / 60 ms p95; two processes ≥ ×1.8 one.  Timings are wall-clock: on a
@@ -113,6 +114,7 @@ def report(label: str, seconds: list[float], cpu_seconds: list[float]) -> None:
 
 
 # ----------------------------------------------------------- multiprocessing
+ROUNDS = 3
 _worker_signer = None
 _worker_persons = 10
 
@@ -199,11 +201,17 @@ def main(argv: list[str] | None = None) -> int:
             report(stage, wall[stage], cpu[stage])
         print(f"  signed PDF size median {statistics.median(sizes) / 1024:.1f} KB")
 
-        one = seconds_for(1, n, str(pki.root_dir), persons)
-        two = seconds_for(2, n, str(pki.root_dir), persons)
+        # Best of ROUNDS, the two set-ups alternating: a round that lost a core to another program says
+        # nothing about the pipeline's scaling, and the alternation keeps a slow minute from favouring one side.
+        ones, twos = [], []
+        for _ in range(ROUNDS):
+            ones.append(seconds_for(1, n, str(pki.root_dir), persons))
+            twos.append(seconds_for(2, n, str(pki.root_dir), persons))
+        one, two = min(ones), min(twos)
         ratio = one / two
         print(f"  1 process: {n} certificates in {one:.2f} s ({1000 * one / n:.1f} ms each); "
-              f"2 processes, {n // 2} each: {two:.2f} s")
+              f"2 processes, {n // 2} each: {two:.2f} s   (best of {ROUNDS} rounds each; all: "
+              f"{', '.join(f'{t:.2f}' for t in ones)} / {', '.join(f'{t:.2f}' for t in twos)} s)")
         print(f"  2 processes vs 1       ×{ratio:.2f} (target ≥ ×{TARGET_RATIO})   "
               f"{'OK' if ratio >= TARGET_RATIO else 'MISSED'}")
     return 0
