@@ -54,10 +54,11 @@ def _world(app):
         from portal.certificates.models import Certificate
         from portal.extensions import db
         still_working = db.session.scalar(db.select(Certificate).filter_by(import_task_id=task.id).limit(1))
-        still_working.pdf_state = still_working.report_state = "pending"  # as while the workers are busy
+        still_working.pdf_state = still_working.ofd_state = still_working.report_state = "pending"  # workers busy
         db.session.commit()
         g = grant()
         return {"valid": valid.id, "cancelled": cancelled.id, "token": valid.verify_token, "task": task.id,
+                "pending_token": still_working.verify_token,
                 "grant": g.id, "user": user("clerk2").id, "authority": user("clerk").authorities[0].id}
 
 
@@ -84,11 +85,21 @@ def test_axe_finds_nothing_serious_on_any_page(live_app, page, axe_path):
     visit("公开查询结果", "/public/?kind=number&q=140105T%EF%BC%882025%EF%BC%890000001")
     visit("证书核验", f"/public/verify/{world['token']}")
     visit("查无此证", "/public/verify/unknown-token-0000000000")
+    visit("电子证照暂无法出具（PDF）", f"/public/verify/{world['pending_token']}/pdf")
+    visit("电子证照暂无法出具（OFD）", f"/public/verify/{world['pending_token']}/ofd")
     visit("文件核验", "/public/verify-file")
     page.set_input_files("#file", files=[{"name": "x.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.7"}])
     page.click("button:has-text('核验')")
     page.wait_for_selector("#file-verdict")
     _check(page, findings, "文件核验结果")
+    from portal.public.services import SlidingWindowLimiter
+    lookup_limiter = live_app.extensions.get("public_lookup_limiter")
+    live_app.extensions["public_lookup_limiter"] = SlidingWindowLimiter(0, 60)  # every lookup over the limit
+    try:
+        assert page.goto(url + "/public/?kind=number&q=x").status == 429
+        _check(page, findings, "查询过于频繁（429）")
+    finally:
+        live_app.extensions["public_lookup_limiter"] = lookup_limiter or SlidingWindowLimiter(1000, 60)
     visit("登录", "/auth/login")
     visit("请先登录", "/maintenance/", ready=".login-card")
 
