@@ -79,7 +79,7 @@ class TaskReport:
 
     def count(self, ok=True):
         """One unit done, succeeded or not; commits when PROGRESS_EVERY_ROWS or _SECONDS have passed."""
-        self.count_many(1, 0) if ok else self.count_many(0, 1)
+        self.count_many(1 if ok else 0, 0 if ok else 1)
 
     def count_many(self, succeeded, failed):
         """Units done together (a batch issued in one transaction): at most one commit point for them all."""
