@@ -22,17 +22,37 @@ BENCHES = [
 ]
 
 
+# Issue 16's "Done when": the lines of each figure, gathered again at the end beside their targets.
+ISSUE_16 = {"bench_pdf.py": ("  render ", "  seal + sign ", "  pipeline ", "  2 processes vs 1"),
+            "bench_import.py": ("  check + store:", "  end to end with", "  worker peak RSS",
+                                "  certificate list during the import", "2. end to end: needs")}
+
+
+def _run(path, args):
+    """Run one benchmark, its output shown as it comes; returns (exit code, its lines)."""
+    process = subprocess.Popen([sys.executable, str(path), *args], env=dict(os.environ), stdout=subprocess.PIPE,
+                               text=True, bufsize=1)
+    lines = []
+    for line in process.stdout:
+        print(line, end="", flush=True)
+        lines.append(line.rstrip("\n"))
+    return process.wait(), lines
+
+
 def main():
-    failed = []
+    failed, summary = [], []
     for title, script, args in BENCHES:
         path = HERE / script
         print(f"\n=== {title}: {script}", flush=True)
         if not path.exists():
             print("  (not present)")
             continue
-        result = subprocess.run([sys.executable, str(path), *args], env=dict(os.environ))
-        if result.returncode:
+        returncode, lines = _run(path, args)
+        summary += [line for line in lines if line.startswith(ISSUE_16.get(script, ()))]
+        if returncode:
             failed.append(script)
+    print("\n=== issue 16 (throughput), each figure beside its target:")
+    print("\n".join(summary) or "  (no figures)")
     if failed:
         print("\nFAILED:", ", ".join(failed))
         sys.exit(1)

@@ -23,3 +23,19 @@ def test_every_value_is_stored_as_given_control_characters_json_dates_and_nulls_
     finally:
         db.session.rollback()
         table.drop(db.engine, checkfirst=True)
+
+
+def test_rows_inserted_with_new_ids_get_distinct_ids_in_their_order(app):
+    table = sa.Table("bulk_probe_ids", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("text", sa.Text), sa.Column("day", sa.Date))
+    table.create(db.session.connection())
+    try:
+        rows = [{"text": f"第{n}行", "day": date(2026, 1, n)} for n in range(1, 6)]
+        ids = bulk.insert_rows_returning_ids(table, rows)
+        ids += bulk.insert_rows_returning_ids(table, rows[:2])
+        assert len(set(ids)) == 7
+        stored = {r.id: (r.text, r.day) for r in db.session.execute(sa.select(table))}
+        assert [stored[i] for i in ids] == [(r["text"], r["day"]) for r in rows + rows[:2]]
+    finally:
+        db.session.rollback()
+        table.drop(db.engine, checkfirst=True)

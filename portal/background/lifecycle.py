@@ -90,10 +90,14 @@ class TaskReport:
 
     def count(self, ok=True):
         """One unit done, succeeded or not; commits when PROGRESS_EVERY_ROWS or _SECONDS have passed."""
-        self.done += 1
-        self.succeeded += bool(ok)
-        self.failed += not ok
-        self._since += 1
+        self.count_many(1 if ok else 0, 0 if ok else 1)
+
+    def count_many(self, succeeded, failed):
+        """Units done together (a batch issued in one transaction): at most one commit point for them all."""
+        self.done += succeeded + failed
+        self.succeeded += succeeded
+        self.failed += failed
+        self._since += succeeded + failed
         if self._since >= PROGRESS_EVERY_ROWS or time.monotonic() - self._last >= PROGRESS_EVERY_SECONDS:
             self.commit()
 

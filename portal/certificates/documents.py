@@ -313,7 +313,11 @@ def queue_seals(certificate_ids, chunk=SEAL_CHUNK):
     ids = list(certificate_ids)
     tasks = [start_task("pdf", title="生成电子证照", total=len(ids[i:i + chunk]),
                         params={"certificate_ids": ids[i:i + chunk]}) for i in range(0, len(ids), chunk)]
+    db.session.flush()
+    task_ids = [task.id for task in tasks]
     db.session.commit()
+    # one SELECT loads them all again after the commit (enqueue_task reads each: one SELECT a task otherwise)
+    db.session.scalars(db.select(Task).where(Task.id.in_(task_ids))).all()
     for task in tasks:
         enqueue_task(task)
 

@@ -182,13 +182,18 @@ def issue_certificate(operator, values, persons, attachments=(), *, find_person=
     return cert
 
 
+# the fields stored in their own columns: not the business values (one JSON column), not the authority's
+# name and code as typed (the authority's own are stored)
+_COLUMN_KEYS = tuple(f.key for f in FIELDS if f.key not in BUSINESS_KEYS
+                     and f.key not in ("authority_name", "authority_uscc"))
+
+
 def _columns(operator, authority, clean, persons, serial, options):
     """The certificate's column values and its personnel rows, as plain dicts (both paths share them)."""
     year = clean["issue_date"].year
     number = CertificateNumber(clean["project_division"], clean["crane_type"], year, serial)
     # The authority's own name and code are stored, not the typed ones (they passed R4/R5 already).
-    values = {f.key: clean.get(f.key) for f in FIELDS
-              if f.key not in BUSINESS_KEYS and f.key not in ("authority_name", "authority_uscc")}
+    values = {key: clean.get(key) for key in _COLUMN_KEYS}
     for key in ("contractor_name", "contractor_uscc"):
         values[key] = values[key] or ""
     values.update(
@@ -295,10 +300,8 @@ def _insert_batch(operator, authority, rows, import_task_id):
             options = IssueOptions(import_task_id=import_task_id, import_row_key=row.row_key)
             values, person_rows = _columns(operator, authority, clean, persons, serial, options)
             built.append((row.row_key, values, person_rows, _attachment_rows(row.attachments)))
-    connection = db.session.connection()  # Core on the session's transaction: no ORM bookkeeping
-    table = Certificate.__table__
-    ids = connection.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                             [values for _, values, _, _ in built]).scalars().all()
+    # Core on the session's transaction: no ORM bookkeeping
+    ids = bulk.insert_rows_returning_ids(Certificate.__table__, [values for _, values, _, _ in built])
     persons, attachments, events, reports = [], [], [], []
     for certificate_id, (_, values, person_rows, attachment_rows) in zip(ids, built):
         persons += [dict(row, certificate_id=certificate_id) for row in person_rows]
@@ -317,6 +320,8 @@ def _insert_batch(operator, authority, rows, import_task_id):
 
 def _attachment_rows(uploads):
     """Checked, stored attachments as rows (IssueRefused when one is not acceptable)."""
+    if not uploads:  # most rows: no ORM object made for nothing
+        return []
     holder = Certificate()
     _store_attachments(holder, uploads)
     return [{"filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256,

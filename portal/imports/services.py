@@ -211,28 +211,37 @@ def _run(report, results):
             else:
                 finish(by_key[key], result.number, [])
         pending.clear()
+        flush_counts()
 
     def finish(row, number, errors):
+        """Record one row's outcome; counted at the next commit point (`flush_counts`), not one by one."""
         if number is None:
             failed_rows.append((row, errors))
         if results is not None:
             results[row.excel_row] = RowResult(row.seq, number, errors)
-        report.count(number is not None)
+        outcomes[number is not None] += 1
 
+    def flush_counts():
+        report.count_many(outcomes[True], outcomes[False])
+        outcomes[True] = outcomes[False] = 0
+
+    outcomes = {True: 0, False: 0}
     for row, checked in checked_import_rows(import_file, ctx):
         number = issued.get(row.seq) if row.seq else None
         if number is not None or checked.errors:
             finish(row, number, [] if number else checked.errors)
-            continue
-        pending.append((row, checked))
-        if len(pending) >= ISSUE_BATCH:
-            issue_pending()
+        else:
+            pending.append((row, checked))
+            if len(pending) >= ISSUE_BATCH:
+                issue_pending()
+        if sum(outcomes.values()) >= ISSUE_BATCH:  # rows failing the check: a commit point now and then too
+            flush_counts()
     if pending:
         issue_pending()
     # Rows an earlier run issued may have lost their PDF jobs with that run (a killed worker, a flushed Redis).
     queue_unsealed(list(issued_ids.values()))
-    for _ in person_failures:
-        report.count(False)
+    outcomes[False] += len(person_failures)
+    flush_counts()
     failed_rows.sort(key=lambda item: item[0].excel_row)
     report.finish(result_path=_write_failures(task_id, failed_rows, import_file.problems, person_failures))
     return person_failures

@@ -10,6 +10,7 @@ import threading
 import time
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Mapping
 from urllib.parse import quote
 
@@ -69,12 +70,14 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 _DOTS = str.maketrans({c: "\u00b7" for c in ".\u2022\u30fb\u2027\u2219\u22c5\uff65"})
 
 
+@lru_cache(maxsize=4096)  # an import compares the same few dozen people thousands of times
 def normalise_name(name):
     """NFKC, no whitespace of any width (incl. U+3000), one kind of middle dot (U+00B7)."""
     text = unicodedata.normalize("NFKC", name or "").translate(_INVISIBLE)
     return "".join(text.split()).translate(_DOTS)
 
 
+@lru_cache(maxsize=4096)
 def normalise_code(value):
     """ID and certificate numbers: NFKC (full-width digits), no whitespace, upper case."""
     text = unicodedata.normalize("NFKC", value or "").translate(_INVISIBLE)

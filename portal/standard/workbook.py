@@ -27,6 +27,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from operator import itemgetter
 from typing import BinaryIO, Iterable, Iterator, Sequence
 
@@ -388,11 +389,13 @@ class ImportFile:
         seqs = {seq for i, seq in enumerate(self._seqs) if i not in self._examples}
         example = [tuple(clean_text(p.get(f.key, "")) for f in PERSON_FIELDS) for p in EXAMPLE_PERSONS]
         example_seqs = {self._seqs[i] for i in self._examples}
-        keys = [(f.key, cols[f.key]) for f in PERSON_FIELDS]
+        names = [f.key for f in PERSON_FIELDS]
+        pick = itemgetter(*(cols[key] for key in names))
         seq_col = cols["seq"]
+        seq_of = lru_cache(maxsize=64, typed=True)(clean_seq)  # a certificate's persons share one 序号 value
         for excel_row, row in self._person_rows:
-            seq = clean_seq(row[seq_col])
-            person = {k: row[i] for k, i in keys}
+            seq = seq_of(row[seq_col])
+            person = dict(zip(names, pick(row)))
             if seq in example_seqs and tuple(clean_text(person[f.key]) for f in PERSON_FIELDS) in example:
                 continue
             if not seq:

@@ -160,6 +160,7 @@ def test_an_upload_stored_without_kept_sheets_is_read_again(user):
 
 def test_progress_is_committed_while_the_task_runs(run, user, monkeypatch):
     monkeypatch.setattr(lifecycle, "PROGRESS_EVERY_ROWS", 1)
+    monkeypatch.setattr(services, "ISSUE_BATCH", 1)  # rows are counted a batch at a time: here one a batch
     seen = []
 
     def report(done, total):

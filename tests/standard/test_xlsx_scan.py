@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from python_calamine import CalamineWorkbook
 
-from portal.standard.xlsx_scan import (SheetBeyond, XlsxUnreadable, cell_ref, column_letters, scan_sheet,
-                                       sheet_members)
+from portal.standard.xlsx_scan import (SheetBeyond, SheetScan, XlsxUnreadable, _Declined, _FastScan, _scan_exact,
+                                       cell_ref, column_letters, scan_sheet, sheet_members)
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
@@ -138,3 +138,64 @@ def test_dtds_and_entities_are_refused(prolog):
 def test_xml_no_spreadsheet_writes_is_refused(sheet_data):
     with pytest.raises(XlsxUnreadable):
         scan(minimal_xlsx(sheet_data))
+
+
+# The C-speed scan of regular XML must say exactly what expat says, and hand anything else to expat.
+
+_regular_cell = st.tuples(st.tuples(st.integers(1, 40), st.integers(1, 30)),
+                          st.sampled_from(["value", "formula", "formula+value", "styled", "inline", "empty"]))
+
+
+def _exact(data: bytes, **limits):
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    with zf.open(sheet_members(zf)["S"]) as stream:
+        return _scan_exact(stream, **{"max_rows": 1000, "last_row": 1000, "last_column": 100, **limits})
+
+
+def _outcome(scanner, data, **limits):
+    try:
+        return scanner(data, **limits)
+    except SheetBeyond as beyond:
+        return beyond
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 40), st.lists(_regular_cell, max_size=5)), max_size=8),
+       st.integers(1, 8), st.integers(1, 40), st.integers(1, 30))
+def test_the_fast_scan_of_regular_xml_answers_what_expat_answers(rows, max_rows, last_row, last_column):
+    xml = []
+    for row_number, cells in rows:
+        xml.append(f'<row r="{row_number}" spans="1:5">')
+        for (r, c), kind in cells:
+            ref = cell_ref(r, c)
+            xml.append({"value": f'<c r="{ref}" t="n"><v>1</v></c>', "formula": f'<c r="{ref}"><f>1+1</f></c>',
+                        "formula+value": f'<c r="{ref}" t="str"><f>A1</f><v>2</v></c>',
+                        "styled": f'<c r="{ref}" s="1"/>', "empty": f'<c r="{ref}" t="inlineStr"></c>',
+                        "inline": f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve"> x </t></is></c>'}[kind])
+        xml.append("</row>")
+    data = minimal_xlsx("".join(xml), prolog='<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n')
+    limits = {"max_rows": max_rows, "last_row": last_row, "last_column": last_column}
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    with zf.open(sheet_members(zf)["S"]) as stream:
+        try:
+            fast = _FastScan(max_rows, last_row, last_column).run(stream)
+        except _Declined:
+            fast = None
+    exact = _outcome(_exact, data, **limits)
+    assert _outcome(scan, data, **limits) == exact
+    if isinstance(exact, SheetScan):  # what is within the limits is answered by the fast scan itself
+        assert fast == exact
+
+
+@pytest.mark.parametrize("cell", [
+    '<x:c r="XFD1048576" t="str"><x:v>1</x:v></x:c>',  # a prefixed cell
+    '<c r="XFD1048576" t="str"><!-- --><v>1</v></c>',  # a comment between the cell and its value
+    '<c t="str" r="XFD1048576"><v>1</v></c>',  # r not first
+    '<c r="A1" r="XFD1048576" t="str"><v>1</v></c>',  # r twice
+    "<c r='XFD1048576' t=\"str\"><v>1</v></c>",  # single quotes
+    '<c r="A1" t="str"><v>1</v><is><t>x</t></is></c><c r="XFD1048576"><foo/><v>1</v></c>',  # an unknown element
+])
+def test_cells_the_fast_scan_does_not_know_are_still_placed_or_refused(cell):
+    xmlns = 'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    with pytest.raises((SheetBeyond, XlsxUnreadable)):  # beyond the limits, or XML expat refuses
+        scan(minimal_xlsx(f'<row r="1" {xmlns}>{cell}</row>'))
