@@ -9,6 +9,9 @@ Each pass, every step on its own (a database or Redis error in one is logged, an
              flushed or down) is queued again — imports, PDF chunks and report runs alike;
 2. seals     certificates whose PDF is pending for longer than PDF_PENDING_SECONDS (2 min) and that no unfinished 'pdf'
              task holds (the job that had them died with its queue, or was never queued) get new PDF tasks;
+   ofds      certificates whose PDF is signed but whose OFD copy is still pending, in no unfinished task, for
+             longer than PDF_PENDING_SECONDS (the 'pdf' task died before queuing their 'ofd' task, or it was
+             lost; certificates sealed before the OFD existed) get new 'ofd' tasks;
 3. retries   certificates whose sealing failed for a transient cause (a full disk, a database hiccup) and
              whose backoff has passed are set pending again and queued (documents.SEAL_MAX_ATTEMPTS);
 4. reports   the due reports are sent and due verdicts asked for (the report sweep).
@@ -26,7 +29,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from portal.background.lifecycle import resume_stale_tasks
-from portal.certificates.documents import queue_seals, seals_in_flight
+from portal.certificates.documents import queue_ofd_copies, queue_seals, seals_in_flight
 from portal.certificates.models import Certificate
 from portal.clock import utcnow
 from portal.extensions import db
@@ -43,6 +46,7 @@ class Reconciled:
     """What one pass did: ids of re-queued tasks, counts of certificates queued, the report task, errors."""
     resumed_tasks: list = field(default_factory=list)
     lost_seals: int = 0
+    lost_ofds: int = 0
     retried_seals: int = 0
     report_task_id: int | None = None
     skipped: bool = False  # another reconciler held the lock
@@ -50,6 +54,7 @@ class Reconciled:
 
     def summary(self):
         text = (f"重新排队任务 {len(self.resumed_tasks)} 个，补排电子证照 {self.lost_seals} 张，"
+                f"补排 OFD 电子证照 {self.lost_ofds} 张，"
                 f"重试签章 {self.retried_seals} 张，上报任务 {self.report_task_id or '无'}")
         if self.skipped:
             text += "（另一对账进程正在运行，本次只做上报）"
@@ -63,6 +68,7 @@ def reconcile():
         if mine:
             _step(result, "tasks", lambda: result.resumed_tasks.extend(resume_stale_tasks()))
             _step(result, "seals", lambda: setattr(result, "lost_seals", queue_lost_seals()))
+            _step(result, "ofds", lambda: setattr(result, "lost_ofds", queue_lost_ofds()))
             _step(result, "retries", lambda: setattr(result, "retried_seals", retry_failed_seals()))
         else:
             result.skipped = True
@@ -155,3 +161,20 @@ def retry_failed_seals():
     else:
         db.session.rollback()
     return len(ids)
+
+
+def queue_lost_ofds():
+    """Queue 'ofd' tasks for the certificates whose PDF is signed and whose OFD copy is pending, older than
+    PDF_PENDING_SECONDS, that no unfinished 'pdf' or 'ofd' task holds."""
+    limit = utcnow() - timedelta(seconds=current_app.config["PDF_PENDING_SECONDS"])
+    pending = db.session.scalars(sa.select(Certificate.id).where(
+        Certificate.pdf_state == "signed", Certificate.ofd_state == "pending", Certificate.created_at < limit)
+        .order_by(Certificate.id)).all()
+    held = seals_in_flight(("pdf", "ofd")) if pending else set()
+    lost = [certificate_id for certificate_id in pending if certificate_id not in held][:MAX_PER_PASS]
+    if lost:
+        log.warning("reconciler: %s signed certificates without their OFD in no task; queuing the OFDs", len(lost))
+        queue_ofd_copies(lost)
+    else:
+        db.session.rollback()
+    return len(lost)

@@ -37,6 +37,7 @@ from portal.standard import codes
 from portal.standard.fields import FIELDS
 
 log = logging.getLogger(__name__)
+OFD_CHUNK = 100  # certificates per 'ofd' task (no PDF to render: some 25 ms each)
 SEAL_CHUNK = 25  # certificates per PDF task: few tasks, yet enough of them for every worker to take some
 # OFD.xml CustomData names: covered by the seal (OFD.xml is one of the signed files)
 CUSTOM_NUMBER = "证书编号"
@@ -136,9 +137,11 @@ def cancelled_pdf_relative_path(cert):
 SEAL_MAX_ATTEMPTS = 5
 
 
-def seal_certificate(certificate_id):
+def seal_certificate(certificate_id, *, with_ofd=True):
     """Render and sign the certificate's PDF, store it, and mark it signed (idempotent); returns its pdf_state
     ('signed', 'failed', 'pending' when it could not even be recorded) or None for no such certificate.
+    With *with_ofd* the OFD copy is sealed in the same step, from the same layout; without, the caller
+    queues it (:func:`queue_ofd_copies`), as a 'pdf' task does.
 
     The certificate is its own transaction, and the whole of it (load and commit included) sits inside the
     error handling: a failure is recorded on the certificate (生成失败 + reason, with a retry when the cause is
@@ -164,7 +167,8 @@ def seal_certificate(certificate_id):
         except Exception as exc:  # recorded for the clerk and the log; the job itself must not die
             log.exception("sealing certificate %s failed", cert.number)
             _record_failure(cert, f"电子证照生成失败：{type(exc).__name__}", retry=True)
-        seal_ofd_copy(cert, page)  # the OFD beside a signed PDF; its own failure is kept in ofd_state, never raised
+        if with_ofd:
+            seal_ofd_copy(cert, page)  # the OFD beside a signed PDF; its failure is kept in ofd_state, never raised
         db.session.commit()
         return cert.pdf_state
     except Exception:  # the database itself failed: the certificate stays pending for the reconciler
@@ -310,8 +314,17 @@ def deliverable_pdf(cert):
 
 def queue_seals(certificate_ids, chunk=SEAL_CHUNK):
     """Seal these certificates in the background: one 'pdf' task per `chunk` of them, committed and enqueued."""
+    _queue_chunks("pdf", "生成电子证照", certificate_ids, chunk)
+
+
+def queue_ofd_copies(certificate_ids, title="生成 OFD 电子证照", chunk=OFD_CHUNK):
+    """Seal the OFD copies of these certificates (PDFs signed) in the background: 'ofd' tasks of `chunk`."""
+    _queue_chunks("ofd", title, certificate_ids, chunk)
+
+
+def _queue_chunks(kind, title, certificate_ids, chunk):
     ids = list(certificate_ids)
-    tasks = [start_task("pdf", title="生成电子证照", total=len(ids[i:i + chunk]),
+    tasks = [start_task(kind, title=title, total=len(ids[i:i + chunk]),
                         params={"certificate_ids": ids[i:i + chunk]}) for i in range(0, len(ids), chunk)]
     db.session.flush()
     task_ids = [task.id for task in tasks]
@@ -322,11 +335,11 @@ def queue_seals(certificate_ids, chunk=SEAL_CHUNK):
         enqueue_task(task)
 
 
-def seals_in_flight():
-    """Ids of the certificates an unfinished (queued or running) 'pdf' task will seal."""
+def seals_in_flight(kinds=("pdf",)):
+    """Ids of the certificates an unfinished (queued or running) task of these kinds will seal."""
     held = set()
     for params in db.session.scalars(sa.select(Task.params).where(
-            Task.kind == "pdf", Task.state.in_(("queued", "running")))):
+            Task.kind.in_(kinds), Task.state.in_(("queued", "running")))):
         held.update((params or {}).get("certificate_ids", ()))
     return held
 
@@ -344,12 +357,23 @@ def queue_unsealed(certificate_ids):
 
 
 def run_seal_task(task_id):
-    """A 'pdf' task: render and sign each of its certificates (a signed one is skipped), counting the signed."""
+    """A 'pdf' task: render and sign each of its certificates (a signed one is skipped), counting the signed;
+    then queue their OFD copies. The OFD is two fifths of the sealing step: made after the PDFs (its tasks
+    queue behind the PDF tasks already waiting), an import's PDFs — what the clerk downloads and the ministry's
+    record points to — are all ready minutes sooner, and the OFDs follow."""
     with task_run(task_id) as report:
         if report is None:
             return
+        signed = []
         for certificate_id in report.task.params["certificate_ids"]:
-            report.count(seal_certificate(certificate_id) == "signed")
+            state = seal_certificate(certificate_id, with_ofd=False)
+            report.count(state == "signed")
+            if state == "signed":
+                signed.append(certificate_id)
+        missing = db.session.scalars(sa.select(Certificate.id).where(
+            Certificate.id.in_(signed), Certificate.ofd_state == "pending")).all() if signed else []
+        if missing:
+            queue_ofd_copies(missing)
 
 
 def ofd_relative_path(cert):

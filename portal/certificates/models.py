@@ -49,6 +49,7 @@ class Certificate(db.Model):
         sa.Index("ix_certificates_issue_date_id", "issue_date", "id"),
         # The reconciler looks for certificates whose PDF is still pending or failed.
         sa.Index("ix_certificates_pdf_state", "pdf_state"),
+        sa.Index("ix_certificates_ofd_state", "ofd_state"),  # the reconciler's OFDs still to make, among many
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,13 +7,14 @@
 * :func:`queue_missing_ofds` / :func:`seal_missing_ofds` — after an authority's SM2 seal key is made (or the
   upgrade that brought OFDs), the certificates with a signed PDF and no OFD get theirs.
 
-The OFD of a certificate is made in the sealing step, :func:`.documents.seal_ofd_copy`, beside its PDF.
+The OFD of a certificate is made in the sealing step, :func:`.documents.seal_ofd_copy`, beside its PDF — at
+once for a single certificate, in an 'ofd' task right after the PDFs for a 'pdf' task's certificates.
 """
 from dataclasses import dataclass
 
-from portal.background.lifecycle import enqueue_task, start_task, task_run
+from portal.background.lifecycle import task_run
 from portal.certificates import seal_keys
-from portal.certificates.documents import CUSTOM_LICENSE_ID, CUSTOM_NUMBER, seal_ofd_copy
+from portal.certificates.documents import CUSTOM_LICENSE_ID, CUSTOM_NUMBER, queue_ofd_copies, seal_ofd_copy
 from portal.certificates.models import Certificate
 from portal.certificates.ofd_verify import OfdCheck, verify_ofd
 from portal.certificates.verification import CANCELLED_MARK, PdfVerification, cancellation_problem, \
@@ -70,9 +71,6 @@ def verify_certificate_file(data):
     return verify_ofd_bytes(data) if looks_like_ofd(data) else verify_pdf_bytes(data)
 
 
-OFD_CHUNK = 100  # certificates per 'ofd' task (no PDF to render: some 25 ms each)
-
-
 def missing_ofd_ids(authority_uscc=None):
     """Certificates whose PDF is signed but whose OFD is not (of one authority, or of all)."""
     query = db.select(Certificate.id).where(Certificate.pdf_state == "signed", Certificate.ofd_state != "signed")
@@ -84,8 +82,8 @@ def missing_ofd_ids(authority_uscc=None):
 def seal_missing_ofds(certificate_ids, count=lambda ok: None):
     """Seal the OFD of each certificate that lacks one, committing each; count(ok) after each."""
     for certificate_id in certificate_ids:
-        cert = db.session.get(Certificate, certificate_id)
-        if cert is not None:
+        cert = db.session.get(Certificate, certificate_id, with_for_update=True, populate_existing=True)
+        if cert is not None:  # locked: of two deliveries of the same work, one seals it, the other skips it
             seal_ofd_copy(cert)
             db.session.commit()
         count(cert is not None and cert.ofd_state == "signed")
@@ -94,12 +92,7 @@ def seal_missing_ofds(certificate_ids, count=lambda ok: None):
 def queue_missing_ofds(authority_uscc):
     """Seal the authority's certificates' missing OFDs in the background ('ofd' tasks); returns how many."""
     ids = missing_ofd_ids(authority_uscc)
-    chunks = [ids[i:i + OFD_CHUNK] for i in range(0, len(ids), OFD_CHUNK)]
-    tasks = [start_task("ofd", title="补签 OFD 电子证照", total=len(chunk), params={"certificate_ids": chunk})
-             for chunk in chunks]
-    db.session.commit()
-    for task in tasks:
-        enqueue_task(task)
+    queue_ofd_copies(ids, title="补签 OFD 电子证照")
     return len(ids)
 
 
