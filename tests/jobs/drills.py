@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from portal.auth.models import User
 from portal.background import queues
-from portal.background.models import Task
+from portal.background.models import ACTIVE_STATES, Task
 from portal.background.reconcile import reconcile
 from portal.certificates import keys
 from portal.certificates.documents import read_signed_pdf
@@ -202,7 +202,7 @@ class Drill:
                 ReportOutbox.state == "delivered"))
             once = sum(1 for c in certs if counts.get(c.ecert_id) == 1) if delivered == len(certs) else 0
             unfinished = db.session.scalar(sa.select(sa.func.count(Task.id)).where(
-                Task.state.in_(("queued", "running"))))
+                Task.state.in_(ACTIVE_STATES)))
             state = EndState(self.rows, len(certs), len({c.import_row_key for c in certs}),
                              serials == list(range(serials[0], serials[0] + len(serials))) if serials else False,
                              len(signed), verified, once, (task.state, task.done, task.succeeded, task.failed),

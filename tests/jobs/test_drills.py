@@ -98,6 +98,18 @@ def test_drill_redis_down_mid_sealing(drill):
     _done(drill.recover("Redis down 5 s mid-sealing", fault))
 
 
+def test_drill_database_connections_terminated_mid_import(drill):
+    drill.start_import()
+    drill.wait_for(**MID_IMPORT)
+    fault = time.monotonic()
+    with drill.app.app_context():  # every connection to this drill's own database, the workers' included
+        with db.engine.begin() as connection:
+            connection.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                       "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        db.engine.dispose()
+    _done(drill.recover("PostgreSQL connections terminated mid-import", fault))
+
+
 def test_drill_platform_faults_every_report_delivered_once(drill):
     # Lost answers, 500s and dropped connections on the report interface while the import runs.
     drill.platform_sim.set_mode("lose_answer", times=2, endpoints=["accept"])
