@@ -174,6 +174,7 @@ def test_a_failure_that_cannot_be_recorded_leaves_the_task_to_be_resumed_as_a_de
     task = _task()
     with monkeypatch.context() as patched:
         with task_run(task.id) as report:
+            assert report is not None  # claimed: now the database goes, before the failure can be written
             patched.setattr(db.session, "commit", lambda: (_ for _ in ()).throw(_database_gone()))
             raise _database_gone()
     task = _reload(task.id)
