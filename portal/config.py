@@ -102,8 +102,8 @@ class Config:
     # 批量导入: what one uploaded zip may hold (portal.standard.workbook.ImportLimits)
     # Background upkeep (portal/background): a running task beats every TASK_HEARTBEAT_SECONDS and is judged
     # dead after TASK_STALE_SECONDS without; a PDF pending PDF_PENDING_SECONDS in no task was lost; a PDF whose
-    # sealing failed for a transient cause is retried after SEAL_RETRY_SECONDS × 2^(attempt−1); a task whose run the
-    # database, Redis or storage cut short runs again after TASK_RETRY_SECONDS × 2^(attempt−1).
+    # sealing failed for a transient cause is retried after SEAL_RETRY_SECONDS × 2^(attempt−1); a task whose
+    # run the database, Redis or storage cut short runs again after TASK_RETRY_SECONDS × 2^(attempt−1).
     TASK_HEARTBEAT_SECONDS = float(os.environ.get("TASK_HEARTBEAT_SECONDS", "10"))
     TASK_STALE_SECONDS = float(os.environ.get("TASK_STALE_SECONDS", "45"))
     PDF_PENDING_SECONDS = float(os.environ.get("PDF_PENDING_SECONDS", "120"))

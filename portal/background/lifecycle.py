@@ -187,7 +187,8 @@ def task_run(task_id, *, force=False, on_progress=None):
 _TRANSIENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ESTALE, errno.EAGAIN,
                      errno.EMFILE, errno.ENFILE, errno.ENOMEM}
 _INFRASTRUCTURE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError,
-                   redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, ConnectionError, TimeoutError)
+                   redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+                   ConnectionError, TimeoutError)
 
 
 def is_infrastructure_failure(exc):
@@ -204,9 +205,9 @@ def is_infrastructure_failure(exc):
 
 
 def _record_failure(task_id, kind, exc):
-    """Record the run's failure: state retry with a backoff when the infrastructure failed and attempts remain,
-    else failed. If the database cannot take even this, log it: the row stays running without a heartbeat,
-    and resume_stale_tasks takes it as a dead worker's."""
+    """Record the run's failure: state retry with a backoff when the infrastructure failed and attempts
+    remain, else failed. If the database cannot take even this, log it: the row stays running without a
+    heartbeat, and resume_stale_tasks takes it as a dead worker's."""
     cause = f"{type(exc).__name__}：{exc}"[:500]
     try:
         db.session.rollback()
@@ -226,7 +227,8 @@ def _record_failure(task_id, kind, exc):
         task.error = task.error[:1000]
         db.session.commit()
     except Exception:
-        log.exception("the failure of %s task %s could not be recorded; it will be resumed as stale", kind, task_id)
+        log.exception("the failure of %s task %s could not be recorded; it will be resumed as stale",
+                      kind, task_id)
         try:
             db.session.rollback()
         except Exception:

@@ -61,7 +61,7 @@ class Task(db.Model):
     job_id: Mapped[str | None] = mapped_column(sa.String(64))
     params: Mapped[dict | None] = mapped_column(sa.JSON)  # the job's arguments beyond the task id (kind 'pdf')
     heartbeat_at: Mapped[datetime | None]
-    attempts: Mapped[int] = mapped_column(default=0, server_default="0")  # runs cut by an infrastructure failure
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")  # runs the infrastructure cut short
     retry_at: Mapped[datetime | None]  # when a task in state 'retry' runs again
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     started_at: Mapped[datetime | None]

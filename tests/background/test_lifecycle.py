@@ -93,7 +93,7 @@ def _fail_once(task_id, exc):
         raise exc
 
 
-def test_a_run_cut_by_the_database_waits_to_retry_and_the_reconciler_runs_it_again_after_its_backoff(app, monkeypatch):
+def test_a_run_cut_by_the_database_waits_to_retry_then_is_run_again_after_its_backoff(app, monkeypatch):
     app.config["TASK_RETRY_SECONDS"] = 30
     enqueued = []
     monkeypatch.setattr(queues, "enqueue", lambda *args, **kwargs: enqueued.append(kwargs["job_id"]))
@@ -141,7 +141,7 @@ def test_the_backoff_doubles_and_after_the_last_attempt_the_task_fails_for_good(
     (ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"), True),
     (RuntimeError("commit failed"), False),
     (ValueError("不是有效的 Excel 文件"), False),
-    (FileNotFoundError(errno.ENOENT, "No such file", "imports/x.zip"), False),  # the upload is gone: no retry brings it
+    (FileNotFoundError(errno.ENOENT, "No such file", "imports/x.zip"), False),  # the upload is gone for good
     (sa.exc.IntegrityError("INSERT", {}, Exception("duplicate key")), False),
     (OSError("cannot identify image file"), False),  # PIL's UnidentifiedImageError: the input
 ])

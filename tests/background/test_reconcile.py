@@ -182,7 +182,7 @@ def test_an_import_cut_by_the_database_waits_to_retry_then_the_reconciler_finish
     def connection_lost_on_the_second_batch(*args, **kwargs):
         calls.append(1)
         if len(calls) == 2:
-            raise sa.exc.OperationalError("INSERT INTO certificates", {}, Exception("server closed the connection"))
+            raise sa.exc.OperationalError("INSERT INTO certificates", {}, Exception("connection closed"))
         return real_issue_batch(*args, **kwargs)
     monkeypatch.setattr(services, "issue_batch", connection_lost_on_the_second_batch)
     monkeypatch.setattr(services, "queue_seals", lambda ids: None)  # and the first batch's PDF jobs are lost
@@ -200,7 +200,7 @@ def test_an_import_cut_by_the_database_waits_to_retry_then_the_reconciler_finish
     assert (task.state, task.done, task.succeeded, task.failed, task.error) == ("done", 5, 5, 0, None)
     certificates = db.session.scalars(db.select(Certificate).order_by(Certificate.serial)).all()
     assert len({c.import_row_key for c in certificates}) == len(certificates) == 5  # each row issued once
-    assert [c.pdf_state for c in certificates] == ["signed"] * 5  # the first batch's seals queued by the re-run
+    assert [c.pdf_state for c in certificates] == ["signed"] * 5  # the first batch's, queued by the re-run
 
 
 def test_a_rerun_import_queues_the_pdfs_of_rows_an_earlier_run_issued(clerk, run, monkeypatch):

@@ -39,7 +39,7 @@ RESULTS = []  # (drill, expected EndState, observed EndState, seconds to recover
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Short windows so that a drill recovers in seconds; production keeps the defaults (portal/config.py).
 FAST_UPKEEP = {"TASK_STALE_SECONDS": 3, "TASK_HEARTBEAT_SECONDS": 0.5, "PDF_PENDING_SECONDS": 3,
-               "SEAL_RETRY_SECONDS": 1, "REPORT_CLAIM_SECONDS": 5}
+               "SEAL_RETRY_SECONDS": 1, "TASK_RETRY_SECONDS": 1, "REPORT_CLAIM_SECONDS": 5}
 
 
 def free_port():
@@ -89,7 +89,8 @@ def postgres_binaries():
 
 class PostgresCluster:
     """A throwaway PostgreSQL cluster of the drill's own (initdb, pg_ctl, a free port, fsync off): stopped and
-    started at will, never the shared server. Run as the postgres user when we are root (initdb refuses root)."""
+    started at will, never the shared server. Run as the postgres user when we are root (initdb refuses
+    root)."""
 
     def __init__(self, bin_dir):
         self.bin_dir, self.port = bin_dir, free_port()
@@ -147,7 +148,8 @@ class EndState:
         return {"issued": self.issued, "rows once": self.distinct_rows,
                 "serials": "consecutive" if self.serials_consecutive else "GAPS", "signed": self.signed,
                 "PDF verified": self.verified, "reported once": self.delivered_once,
-                "task state/done/ok/failed": "/".join(map(str, self.task)), "unfinished tasks": self.unfinished_tasks}
+                "task state/done/ok/failed": "/".join(map(str, self.task)),
+                "unfinished tasks": self.unfinished_tasks}
 
     def line(self):
         return (f"issued {self.issued}/{self.rows}, rows once {self.distinct_rows}, "
