@@ -102,11 +102,13 @@ class Config:
     # 批量导入: what one uploaded zip may hold (portal.standard.workbook.ImportLimits)
     # Background upkeep (portal/background): a running task beats every TASK_HEARTBEAT_SECONDS and is judged
     # dead after TASK_STALE_SECONDS without; a PDF pending PDF_PENDING_SECONDS in no task was lost; a PDF whose
-    # sealing failed for a transient cause is retried after SEAL_RETRY_SECONDS × 2^(attempt−1).
+    # sealing failed for a transient cause is retried after SEAL_RETRY_SECONDS × 2^(attempt−1); a task whose
+    # run the database, Redis or storage cut short runs again after TASK_RETRY_SECONDS × 2^(attempt−1).
     TASK_HEARTBEAT_SECONDS = float(os.environ.get("TASK_HEARTBEAT_SECONDS", "10"))
     TASK_STALE_SECONDS = float(os.environ.get("TASK_STALE_SECONDS", "45"))
     PDF_PENDING_SECONDS = float(os.environ.get("PDF_PENDING_SECONDS", "120"))
     SEAL_RETRY_SECONDS = float(os.environ.get("SEAL_RETRY_SECONDS", "60"))
+    TASK_RETRY_SECONDS = float(os.environ.get("TASK_RETRY_SECONDS", "30"))
     REPORT_CLAIM_SECONDS = float(os.environ.get("REPORT_CLAIM_SECONDS", "120"))  # a dead sweep's rows are due again
 
     IMPORT_MAX_ZIP_BYTES = int(os.environ.get("IMPORT_MAX_ZIP_MB", "50")) * 1024 * 1024

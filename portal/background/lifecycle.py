@@ -6,9 +6,11 @@
         ...                         # the work: report.count(ok) for each unit done
 
     queued ──claim──▶ running ──the block ends──▶ done
-                         │    └─the block raises──▶ failed (error: what happened)
-                         └─ no heartbeat for STALE_MINUTES: its worker died ─ resume_stale_tasks() ─▶ queued
-                            (the reconciler, portal.background.reconcile, calls it every minute)
+      ▲                  │    ├─the block raises, its input at fault──▶ failed (error: what happened)
+      │                  │    └─the block raises, the database/Redis/storage at fault──▶ retry ──┐
+      │                  │         (TASK_MAX_ATTEMPTS such runs at most, then failed)             │
+      │                  └─ no heartbeat for STALE_MINUTES: its worker died ─┐                    │
+      └──────────── resume_stale_tasks() (the reconciler, every minute) ◀────┴── retry_at passed ─┘
 
 * Start: ``start_task(kind, **columns)`` adds a queued Task row with a fresh RQ job id to the caller's
   transaction; once committed, ``enqueue_task(task)`` hands it to its kind's job (``models.KINDS``: the
@@ -25,11 +27,19 @@
   committed every PROGRESS_EVERY_ROWS units or PROGRESS_EVERY_SECONDS, whichever comes first, and then
   ``on_progress(done, total)`` is called. ``report.set_total(n)`` and ``report.commit()`` write at once.
 * End: leaving the block records done, with the columns the job gave ``report.finish(...)`` (a result file,
-  a note in ``error``). An exception in the block is logged, rolled back and recorded as failed with the
-  kind's failure message; it is not raised again: the row is the truth, and the worker takes its next job.
+  a note in ``error``). An exception in the block is logged and rolled back; it is not raised again: the
+  row is the truth, and the worker takes its next job. When the infrastructure failed
+  (``is_infrastructure_failure``: the database connection, Redis, a full or failing disk) the task waits in
+  state retry (等待重试) until ``retry_at`` — TASK_RETRY_SECONDS × 2^(attempt−1) — and runs again, at most
+  TASK_MAX_ATTEMPTS times in all; any other exception (the input, a bug) is recorded as failed with the
+  kind's failure message. If even that record cannot be written (the database is down), the row stays
+  running without a heartbeat, and is resumed as a dead worker's.
 * Resume: ``resume_stale_tasks()`` (cron, or the embedded ticker) queues again every task whose worker died:
-  running without a heartbeat for STALE_MINUTES, or queued that long while RQ holds no waiting job for it.
+  running without a heartbeat for STALE_MINUTES, or queued that long while RQ holds no waiting job for it;
+  and every task in state retry whose ``retry_at`` has passed. A re-run of an import skips the rows issued
+  before and queues their missing seals.
 """
+import errno
 import logging
 import threading
 import time
@@ -37,6 +47,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import timedelta
 
+import redis
 import sqlalchemy as sa
 from flask import current_app
 from rq import Retry
@@ -52,6 +63,7 @@ log = logging.getLogger(__name__)
 
 STALE_MINUTES = 0.75  # a running task without a heartbeat for this long lost its worker (TASK_STALE_SECONDS)
 HEARTBEAT_SECONDS = 10  # how often a running task's heartbeat thread writes (TASK_HEARTBEAT_SECONDS)
+TASK_MAX_ATTEMPTS = 5  # runs of a task cut short by the infrastructure; the last one's failure is final
 ENQUEUE_RETRY = (5, 30, 120)  # RQ re-runs a job that raised (e.g. the database was down at its claim)
 PROGRESS_EVERY_ROWS = 25  # commit counts + heartbeat at least this often …
 PROGRESS_EVERY_SECONDS = 1.0  # … or this often, whichever comes first
@@ -161,21 +173,70 @@ def task_run(task_id, *, force=False, on_progress=None):
         return
     task = db.session.get(Task, task_id)
     db.session.refresh(task)
+    kind = task.kind  # read now: after a failed flush the session cannot load it
     report = TaskReport(task, on_progress)
     heartbeat = _Heartbeat(task_id)
     try:
         yield report
     except Exception as exc:
-        log.exception("%s task %s failed", task.kind, task_id)
-        db.session.rollback()
-        task = db.session.get(Task, task_id)
-        task.state, task.finished_at = "failed", utcnow()
-        task.error = KINDS[task.kind].failure.format(error=f"{type(exc).__name__}：{exc}")[:1000]
-        db.session.commit()
+        log.exception("%s task %s failed", kind, task_id)
+        _record_failure(task_id, kind, exc)
     else:
         report._record_done()
     finally:
         heartbeat.stop()
+
+
+# OSError numbers of a disk or a system out of something for now (not of a file the task was given wrongly).
+_TRANSIENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ESTALE, errno.EAGAIN,
+                     errno.EMFILE, errno.ENFILE, errno.ENOMEM}
+_INFRASTRUCTURE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError,
+                   redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+                   ConnectionError, TimeoutError)
+
+
+def is_infrastructure_failure(exc):
+    """Did the database connection, Redis or the storage fail (worth running again later), rather than the
+    task's input or the code? Looks through the exceptions it was raised from or during."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, _INFRASTRUCTURE) or (isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS) \
+                or getattr(exc, "connection_invalidated", False):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _record_failure(task_id, kind, exc):
+    """Record the run's failure: state retry with a backoff when the infrastructure failed and attempts
+    remain, else failed. If the database cannot take even this, log it: the row stays running without a
+    heartbeat, and resume_stale_tasks takes it as a dead worker's."""
+    cause = f"{type(exc).__name__}：{exc}"[:500]
+    try:
+        db.session.rollback()
+        task = db.session.get(Task, task_id)
+        infrastructure = is_infrastructure_failure(exc)
+        if infrastructure:
+            task.attempts = (task.attempts or 0) + 1
+        if infrastructure and task.attempts < TASK_MAX_ATTEMPTS:
+            delay = current_app.config.get("TASK_RETRY_SECONDS", 30) * 2 ** (task.attempts - 1)
+            task.state, task.retry_at, task.heartbeat_at = "retry", utcnow() + timedelta(seconds=delay), None
+            task.error = (f"任务因数据库、Redis 或存储暂时不可用而中断（{cause}），约 {delay:.0f} 秒后自动重试"
+                          f"（第 {task.attempts} 次中断，最多 {TASK_MAX_ATTEMPTS} 次）；已完成的部分不会重复")
+        else:
+            task.state, task.finished_at, task.retry_at = "failed", utcnow(), None
+            task.error = KINDS[kind].failure.format(error=cause) + (
+                f"；已因数据库、Redis 或存储故障中断 {task.attempts} 次，不再自动重试" if infrastructure else "")
+        task.error = task.error[:1000]
+        db.session.commit()
+    except Exception:
+        log.exception("the failure of %s task %s could not be recorded; it will be resumed as stale",
+                      kind, task_id)
+        try:
+            db.session.rollback()
+        except Exception:
+            log.warning("rollback after the failure of task %s failed", task_id, exc_info=True)
 
 
 class _Heartbeat:
@@ -215,12 +276,14 @@ def _job_waiting(job_id):
 
 def resume_stale_tasks(minutes=None):
     """Queue again every task whose worker died (running, no heartbeat for `minutes`, by default the configured
-    TASK_STALE_SECONDS) or whose job was lost (queued that long, no waiting RQ job); returns their ids. Safe:
-    jobs are idempotent."""
-    limit = utcnow() - timedelta(minutes=stale_minutes() if minutes is None else minutes)
+    TASK_STALE_SECONDS), whose job was lost (queued that long, no waiting RQ job) or whose retry after an
+    infrastructure failure is due; returns their ids. Safe: jobs are idempotent."""
+    now = utcnow()
+    limit = now - timedelta(minutes=stale_minutes() if minutes is None else minutes)
     candidates = db.session.execute(sa.select(Task.id, Task.kind, Task.state, Task.job_id).where(sa.or_(
         sa.and_(Task.state == "running", _last_sign_of_life() < limit),
-        sa.and_(Task.state == "queued", Task.created_at < limit))).order_by(Task.id)).all()
+        sa.and_(Task.state == "queued", Task.created_at < limit),
+        sa.and_(Task.state == "retry", Task.retry_at <= now))).order_by(Task.id)).all()
     resumed = []
     for task_id, kind, state, job_id in candidates:
         if state == "queued" and job_id and _job_waiting(job_id):
@@ -236,14 +299,14 @@ def resume_stale_tasks(minutes=None):
 
 
 def _requeue(task_id, kind, state, job_id, limit):
-    """Give the task a new job id and state queued if it is still as it was read and still without a sign of
-    life since `limit` (compare-and-set): of two reconcilers at once one re-queues it, and a task that RQ's
-    own retry of the dead job claimed again in the meantime (a fresh heartbeat) is not run a second time."""
+    """Give the task a new job id and state queued if it is still as it was read — a running one still without
+    a sign of life since `limit` — (compare-and-set): of two reconcilers at once one re-queues it, and a task
+    that RQ's own retry of the dead job claimed again in the meantime (a fresh heartbeat) is not run twice."""
     still_silent = [_last_sign_of_life() < limit] if state == "running" else []  # a claim makes queued running
     taken = db.session.execute(sa.update(Task).where(
         Task.id == task_id, Task.state == state, *still_silent,
         Task.job_id.is_(None) if job_id is None else Task.job_id == job_id)
-        .values(state="queued", heartbeat_at=None, job_id=f"{kind}-{uuid.uuid4().hex}")
+        .values(state="queued", heartbeat_at=None, retry_at=None, job_id=f"{kind}-{uuid.uuid4().hex}")
         .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
     return bool(taken)

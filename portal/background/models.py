@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import utcnow
@@ -33,7 +34,10 @@ KINDS = {
                     "OFD 电子证照补签任务意外中止（{error}）；未补签的证照可再次补签", listed=False),
 }
 KIND_NAMES = {key: kind.name for key, kind in KINDS.items() if kind.listed}
-STATE_NAMES = {"queued": "排队中", "running": "执行中", "done": "已完成", "failed": "失败"}
+# 'retry': the run failed because the database, Redis or storage was unreachable; the reconciler runs it again
+# at retry_at (lifecycle.TASK_MAX_ATTEMPTS times at most, then 'failed').
+STATE_NAMES = {"queued": "排队中", "running": "执行中", "retry": "等待重试", "done": "已完成", "failed": "失败"}
+ACTIVE_STATES = ("queued", "running", "retry")
 
 
 class Task(db.Model):
@@ -57,6 +61,8 @@ class Task(db.Model):
     job_id: Mapped[str | None] = mapped_column(sa.String(64))
     params: Mapped[dict | None] = mapped_column(sa.JSON)  # the job's arguments beyond the task id (kind 'pdf')
     heartbeat_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")  # runs the infrastructure cut short
+    retry_at: Mapped[datetime | None]  # when a task in state 'retry' runs again
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -70,11 +76,20 @@ class Task(db.Model):
 
     @property
     def state_name(self):
+        if self.state == "running" and self.is_silent:
+            return "执行中断，等待恢复"  # its worker died: the reconciler queues it again (never 执行中 forever)
         return STATE_NAMES.get(self.state, self.state)
 
     @property
+    def is_silent(self):
+        """Running without a heartbeat for the configured TASK_STALE_SECONDS: its worker is judged dead."""
+        last = self.heartbeat_at or self.started_at or self.created_at
+        stale = current_app.config.get("TASK_STALE_SECONDS", 45)
+        return last is not None and (utcnow() - last).total_seconds() > stale
+
+    @property
     def is_active(self):
-        return self.state in ("queued", "running")
+        return self.state in ACTIVE_STATES
 
     @property
     def percent(self):

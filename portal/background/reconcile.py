@@ -5,8 +5,9 @@
 
 Each pass, every step on its own (a database or Redis error in one is logged, and the others still run):
 
-1. tasks     every task whose worker died (no heartbeat for STALE_MINUTES) or whose RQ job was lost (Redis
-             flushed or down) is queued again — imports, PDF chunks and report runs alike;
+1. tasks     every task whose worker died (no heartbeat for STALE_MINUTES), whose RQ job was lost (Redis
+             flushed or down) or whose run the database, Redis or storage cut short (state retry, its
+             backoff passed) is queued again — imports, PDF chunks and report runs alike;
 2. seals     certificates whose PDF is pending for longer than PDF_PENDING_SECONDS (2 min) and that no unfinished 'pdf'
              task holds (the job that had them died with its queue, or was never queued) get new PDF tasks;
    ofds      certificates whose PDF is signed but whose OFD copy is still pending, in no unfinished task, for

@@ -23,7 +23,7 @@ from flask import current_app
 
 from portal import audit, storage
 from portal.background.lifecycle import enqueue_task, start_task, task_run
-from portal.background.models import Task
+from portal.background.models import ACTIVE_STATES, Task
 from portal.certificates import keys, seal_keys
 from portal.certificates.models import Certificate, CertificateEvent
 from portal.certificates.layout import layout_certificate
@@ -336,10 +336,10 @@ def _queue_chunks(kind, title, certificate_ids, chunk):
 
 
 def seals_in_flight(kinds=("pdf",)):
-    """Ids of the certificates an unfinished (queued or running) task of these kinds will seal."""
+    """Ids of the certificates an unfinished (queued, running or waiting to retry) task of these kinds will seal."""
     held = set()
     for params in db.session.scalars(sa.select(Task.params).where(
-            Task.kind.in_(kinds), Task.state.in_(("queued", "running")))):
+            Task.kind.in_(kinds), Task.state.in_(ACTIVE_STATES))):
         held.update((params or {}).get("certificate_ids", ()))
     return held
 

@@ -1,7 +1,10 @@
 """The one task lifecycle: claim once, count, record done or failed; resume any kind whose worker died."""
+import errno
 from datetime import timedelta
 
 import pytest
+import redis
+import sqlalchemy as sa
 
 from portal.auth.models import User
 from portal.background import lifecycle, queues
@@ -10,7 +13,7 @@ from portal.background.models import Task
 from portal.certificates.documents import queue_seals
 from portal.certificates.issuing import IssueOptions, issue_certificate
 from portal.certificates.models import Certificate
-from portal.clock import utcnow
+from portal.clock import travel_to, utcnow
 from portal.extensions import db
 from portal.platform import reporting
 from tests.factories import issuable_certificate, issuable_persons
@@ -77,6 +80,108 @@ def test_a_job_that_raises_is_recorded_failed_with_the_reason_and_the_exception_
     task = _reload(task.id)
     assert task.state == "failed" and "OSError：磁盘已满" in task.error and "上报任务意外中止" in task.error
     assert task.finished_at and task.done == 1
+
+
+def _database_gone():
+    return sa.exc.OperationalError("UPDATE tasks", {}, Exception("server closed the connection unexpectedly"))
+
+
+def _fail_once(task_id, exc):
+    with task_run(task_id, force=True) as report:
+        report.count(True)
+        report.commit()
+        raise exc
+
+
+def test_a_run_cut_by_the_database_waits_to_retry_then_is_run_again_after_its_backoff(app, monkeypatch):
+    app.config["TASK_RETRY_SECONDS"] = 30
+    enqueued = []
+    monkeypatch.setattr(queues, "enqueue", lambda *args, **kwargs: enqueued.append(kwargs["job_id"]))
+    task = _task()
+    _fail_once(task.id, _database_gone())
+    task = _reload(task.id)
+    assert (task.state, task.state_name, task.attempts, task.finished_at) == ("retry", "等待重试", 1, None)
+    assert "OperationalError" in task.error and "约 30 秒后自动重试" in task.error and task.is_active
+    assert 29 <= (task.retry_at - utcnow()).total_seconds() <= 30
+    assert resume_stale_tasks() == []  # its backoff has not passed
+    with travel_to(task.retry_at + timedelta(seconds=1)):
+        assert resume_stale_tasks() == [task.id] and resume_stale_tasks() == []  # queued once
+    task = _reload(task.id)
+    assert (task.state, task.retry_at) == ("queued", None) and enqueued == [task.job_id]
+    with task_run(task.id) as report:  # the database is back: the run ends done, its attempt kept on the row
+        report.count(True)
+    task = _reload(task.id)
+    assert (task.state, task.done, task.error, task.attempts) == ("done", 1, None, 1)
+
+
+def test_the_backoff_doubles_and_after_the_last_attempt_the_task_fails_for_good(app, monkeypatch):
+    app.config["TASK_RETRY_SECONDS"] = 10
+    monkeypatch.setattr(queues, "enqueue", lambda *args, **kwargs: None)
+    task = _task()
+    delays = []
+    for attempt in range(1, lifecycle.TASK_MAX_ATTEMPTS):
+        _fail_once(task.id, redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379"))
+        task = _reload(task.id)
+        assert (task.state, task.attempts) == ("retry", attempt)
+        delays.append(round((task.retry_at - utcnow()).total_seconds()))
+    assert delays == [10, 20, 40, 80]
+    _fail_once(task.id, OSError(errno.ENOSPC, "No space left on device"))
+    task = _reload(task.id)
+    assert (task.state, task.attempts, task.retry_at) == ("failed", lifecycle.TASK_MAX_ATTEMPTS, None)
+    assert "上报任务意外中止" in task.error and f"中断 {lifecycle.TASK_MAX_ATTEMPTS} 次，不再自动重试" in task.error
+    with travel_to(utcnow() + timedelta(days=1)):
+        assert resume_stale_tasks() == []
+
+
+@pytest.mark.parametrize("exc, infrastructure", [
+    (_database_gone(), True),
+    (sa.exc.InterfaceError("SELECT 1", {}, Exception("connection already closed")), True),
+    (redis.exceptions.TimeoutError("Timeout reading from socket"), True),
+    (OSError(errno.ENOSPC, "No space left on device"), True),
+    (ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"), True),
+    (RuntimeError("commit failed"), False),
+    (ValueError("不是有效的 Excel 文件"), False),
+    (FileNotFoundError(errno.ENOENT, "No such file", "imports/x.zip"), False),  # the upload is gone for good
+    (sa.exc.IntegrityError("INSERT", {}, Exception("duplicate key")), False),
+    (OSError("cannot identify image file"), False),  # PIL's UnidentifiedImageError: the input
+])
+def test_which_failures_are_the_infrastructures(exc, infrastructure):
+    assert lifecycle.is_infrastructure_failure(exc) is infrastructure
+
+
+def test_a_failure_raised_while_handling_a_lost_connection_counts_as_the_infrastructures():
+    try:
+        try:
+            raise _database_gone()
+        except sa.exc.OperationalError:
+            raise RuntimeError("rollback failed")
+    except RuntimeError as exc:
+        assert lifecycle.is_infrastructure_failure(exc)
+
+
+def test_a_run_failed_by_its_input_stays_failed_and_is_never_resumed(app, monkeypatch):
+    monkeypatch.setattr(queues, "enqueue", lambda *args, **kwargs: None)
+    task = _task()
+    _fail_once(task.id, ValueError("第 3 行格式错误"))
+    task = _reload(task.id)
+    assert (task.state, task.attempts, task.retry_at) == ("failed", 0, None) and "ValueError" in task.error
+    with travel_to(utcnow() + timedelta(days=1)):
+        assert resume_stale_tasks() == []
+
+
+def test_a_failure_that_cannot_be_recorded_leaves_the_task_to_be_resumed_as_a_dead_workers(app, monkeypatch):
+    monkeypatch.setattr(queues, "enqueue", lambda *args, **kwargs: None)
+    task = _task()
+    with monkeypatch.context() as patched:
+        with task_run(task.id) as report:
+            assert report is not None  # claimed: now the database goes, before the failure can be written
+            patched.setattr(db.session, "commit", lambda: (_ for _ in ()).throw(_database_gone()))
+            raise _database_gone()
+    task = _reload(task.id)
+    assert task.state == "running" and task.state_name == "执行中"  # the heartbeat is still fresh
+    with travel_to(utcnow() + timedelta(minutes=5)):
+        assert _reload(task.id).state_name == "执行中断，等待恢复"  # never 执行中 forever
+        assert resume_stale_tasks() == [task.id]
 
 
 def test_a_report_sweep_carries_on_past_a_database_error_and_says_so(clerk, platform_sim, monkeypatch):

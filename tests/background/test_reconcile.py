@@ -5,6 +5,7 @@ import os
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from portal import storage
 from portal.auth.models import User
@@ -170,6 +171,36 @@ def test_a_dead_import_is_resumed_by_the_reconciler(clerk, run):
     task = db.session.get(Task, task.id)
     assert (task.state, task.done, task.succeeded) == ("done", 3, 3)
     assert db.session.scalar(db.select(db.func.count(Certificate.id))) == 3
+
+
+def test_an_import_cut_by_the_database_waits_to_retry_then_the_reconciler_finishes_it(clerk, run, monkeypatch,
+                                                                                      login_as):
+    from portal.imports import services
+    monkeypatch.setattr(services, "ISSUE_BATCH", 2)
+    real_issue_batch, calls = services.issue_batch, []
+
+    def connection_lost_on_the_second_batch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise sa.exc.OperationalError("INSERT INTO certificates", {}, Exception("connection closed"))
+        return real_issue_batch(*args, **kwargs)
+    monkeypatch.setattr(services, "issue_batch", connection_lost_on_the_second_batch)
+    monkeypatch.setattr(services, "queue_seals", lambda ids: None)  # and the first batch's PDF jobs are lost
+    task = run(import_zip(valid_rows(count=5)))
+    assert (task.state, task.attempts) == ("retry", 1) and "自动重试" in task.error
+    assert db.session.scalar(db.select(db.func.count(Certificate.id))) == 2  # the first batch stays issued
+    page = login_as("clerk").get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "等待重试" in page and "自动重试" in page and "执行中" not in page
+    monkeypatch.setattr(services, "queue_seals", documents.queue_seals)
+    task.retry_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert reconcile().resumed_tasks == [task.id]
+    db.session.expire_all()
+    task = db.session.get(Task, task.id)
+    assert (task.state, task.done, task.succeeded, task.failed, task.error) == ("done", 5, 5, 0, None)
+    certificates = db.session.scalars(db.select(Certificate).order_by(Certificate.serial)).all()
+    assert len({c.import_row_key for c in certificates}) == len(certificates) == 5  # each row issued once
+    assert [c.pdf_state for c in certificates] == ["signed"] * 5  # the first batch's, queued by the re-run
 
 
 def test_a_rerun_import_queues_the_pdfs_of_rows_an_earlier_run_issued(clerk, run, monkeypatch):

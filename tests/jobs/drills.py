@@ -5,11 +5,14 @@ SQL and compared with a run without faults.
 Each drill records one line — expected vs observed and the seconds from the fault to the end state — in
 RESULTS; `make drill` (DRILL_ROWS=2000) prints them as a table at the end of the session.
 """
+import glob
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -18,7 +21,7 @@ import sqlalchemy as sa
 
 from portal.auth.models import User
 from portal.background import queues
-from portal.background.models import Task
+from portal.background.models import ACTIVE_STATES, Task
 from portal.background.reconcile import reconcile
 from portal.certificates import keys
 from portal.certificates.documents import read_signed_pdf
@@ -32,11 +35,11 @@ from tests.jobs.test_worker_restart import _descendants, _worker_env
 ROWS = int(os.environ.get("DRILL_ROWS", "300"))
 DEBUG = bool(os.environ.get("DRILL_DEBUG"))
 RECOVERY_TIMEOUT = float(os.environ.get("DRILL_TIMEOUT", "240"))
-RESULTS = []  # (drill, expected, observed, seconds to recover)
+RESULTS = []  # (drill, expected EndState, observed EndState, seconds to recover)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Short windows so that a drill recovers in seconds; production keeps the defaults (portal/config.py).
 FAST_UPKEEP = {"TASK_STALE_SECONDS": 3, "TASK_HEARTBEAT_SECONDS": 0.5, "PDF_PENDING_SECONDS": 3,
-               "SEAL_RETRY_SECONDS": 1, "REPORT_CLAIM_SECONDS": 5}
+               "SEAL_RETRY_SECONDS": 1, "TASK_RETRY_SECONDS": 1, "REPORT_CLAIM_SECONDS": 5}
 
 
 def free_port():
@@ -76,6 +79,53 @@ class RedisServer:
         redis.Redis.from_url(self.url).flushall()
 
 
+def postgres_binaries():
+    """The directory of initdb and pg_ctl (PG_BIN, else the newest /usr/lib/postgresql/*/bin), or None."""
+    candidates = [os.environ["PG_BIN"]] if os.environ.get("PG_BIN") else sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda path: int(path.split("/")[-2]))
+    found = [path for path in candidates if os.path.exists(os.path.join(path, "pg_ctl"))]
+    return found[-1] if found else None
+
+
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster of the drill's own (initdb, pg_ctl, a free port, fsync off): stopped and
+    started at will, never the shared server. Run as the postgres user when we are root (initdb refuses
+    root)."""
+
+    def __init__(self, bin_dir):
+        self.bin_dir, self.port = bin_dir, free_port()
+        self.dir = tempfile.mkdtemp(prefix="drill-pg-")  # not under pytest's tmp_path: root-only directories
+        self.data = os.path.join(self.dir, "data")
+        self._as = []
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+            self._as = ["runuser", "-u", "postgres", "--"]
+        self._run("initdb", "-D", self.data, "-U", "portal", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
+        self.start()
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "portal", "drill")
+        self.url = f"postgresql+psycopg2://portal@127.0.0.1:{self.port}/drill"
+
+    def _run(self, program, *args):
+        subprocess.run(self._as + [os.path.join(self.bin_dir, program), *args], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def start(self):
+        self._run("pg_ctl", "-D", self.data, "-l", os.path.join(self.dir, "log"), "-w", "-t", "60", "-o",
+                  f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off "
+                  "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100", "start")
+
+    def stop(self, mode="immediate"):
+        """Stop the server: 'immediate' is a crash (no checkpoint, every connection cut)."""
+        self._run("pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
+
+    def destroy(self):
+        try:
+            self.stop("immediate")
+        except subprocess.CalledProcessError:
+            pass  # not running
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 @dataclass
 class EndState:
     """What the drill ends with, read by SQL (and the PDFs by their signature)."""
@@ -92,6 +142,14 @@ class EndState:
     def expected(self):
         return EndState(self.rows, self.rows, self.rows, True, self.rows, self.rows, self.rows,
                         ("done", self.rows, self.rows, 0), 0)
+
+    def cells(self):
+        """The table's columns (results_table): counts, then the task's state/done/succeeded/failed."""
+        return {"issued": self.issued, "rows once": self.distinct_rows,
+                "serials": "consecutive" if self.serials_consecutive else "GAPS", "signed": self.signed,
+                "PDF verified": self.verified, "reported once": self.delivered_once,
+                "task state/done/ok/failed": "/".join(map(str, self.task)),
+                "unfinished tasks": self.unfinished_tasks}
 
     def line(self):
         return (f"issued {self.issued}/{self.rows}, rows once {self.distinct_rows}, "
@@ -202,7 +260,7 @@ class Drill:
                 ReportOutbox.state == "delivered"))
             once = sum(1 for c in certs if counts.get(c.ecert_id) == 1) if delivered == len(certs) else 0
             unfinished = db.session.scalar(sa.select(sa.func.count(Task.id)).where(
-                Task.state.in_(("queued", "running"))))
+                Task.state.in_(ACTIVE_STATES)))
             state = EndState(self.rows, len(certs), len({c.import_row_key for c in certs}),
                              serials == list(range(serials[0], serials[0] + len(serials))) if serials else False,
                              len(signed), verified, once, (task.state, task.done, task.succeeded, task.failed),
@@ -233,10 +291,37 @@ class Drill:
                 print("outbox:", db.session.execute(sa.select(ReportOutbox.state, ReportOutbox.last_error,
                       sa.func.count()).group_by(ReportOutbox.state, ReportOutbox.last_error)).all(), flush=True)
                 print("sim:", sorted(set(self.platform_sim.reports()["counts"].values())), flush=True)
-        RESULTS.append((name, state.expected().line(), state.line(), time.monotonic() - since))
+        RESULTS.append((name, state.expected(), state, time.monotonic() - since))
         return state
 
 
 def _unverified(expected):
     expected.verified = 0
     return expected
+
+
+def results_table():
+    """RESULTS as one table: per drill, each count observed/expected (other columns: observed, '≠ expected'
+    where they differ), the seconds from the fault to the end state, and OK or BAD."""
+    if not RESULTS:
+        return []
+    columns = list(RESULTS[0][1].cells())
+    rows = []
+    for name, expected, observed, seconds in RESULTS:
+        want, got = expected.cells(), observed.cells()
+        rows.append([name] + [_versus(got[c], want[c]) for c in columns]
+                    + [f"{seconds:.1f}", "OK" if observed == expected else "BAD"])
+    header = ["drill"] + columns + ["recovered in s", "verdict"]
+    widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
+
+    def line(cells):
+        return " | ".join(str(cell).ljust(width) for cell, width in zip(cells, widths)).rstrip()
+    return ([f"Fault drills, {ROWS}-row import: the end state per drill, observed/expected (expected: a run "
+             "without faults), and the seconds from the fault to that state", line(header),
+             "-+-".join("-" * w for w in widths)] + [line(row) for row in rows])
+
+
+def _versus(observed, expected):
+    if isinstance(expected, int):
+        return f"{observed}/{expected}"
+    return f"{observed}" if observed == expected else f"{observed} ≠ {expected}"

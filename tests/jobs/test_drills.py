@@ -21,7 +21,8 @@ from portal.certificates.models import Certificate
 from portal.extensions import db
 from portal.platform import reporting
 from tests.conftest import TEST_DATABASE_URL, need_service
-from tests.jobs.drills import ROWS, Drill, RedisServer
+from tests.jobs.conftest import _shared_app
+from tests.jobs.drills import ROWS, Drill, PostgresCluster, RedisServer, postgres_binaries
 
 MID_IMPORT = dict(predicate=lambda state, issued, signed: state == "running" and 0 < issued < ROWS,
                   what="the import half done")
@@ -32,12 +33,37 @@ MID_SEALING = dict(predicate=lambda state, issued, signed: issued == ROWS and 0 
 @pytest.fixture
 def drill(shared_app, platform_sim):
     need_service("PostgreSQL", bool(TEST_DATABASE_URL), "set TEST_DATABASE_URL (the drills run on PostgreSQL)")
+    yield from _drill_world(shared_app, platform_sim)
+
+
+def _drill_world(app, platform_sim):
     need_service("redis-server", bool(shutil.which("redis-server")), "install redis-server")
     server = RedisServer()
-    world = Drill(shared_app, server, platform_sim)
+    world = Drill(app, server, platform_sim)
     yield world
     world.stop()
     server.stop()
+
+
+@pytest.fixture
+def own_postgres():
+    """A PostgreSQL cluster of the drill's own, to stop and start (never the shared server)."""
+    bin_dir = postgres_binaries()
+    need_service("PostgreSQL server binaries (initdb, pg_ctl)", bin_dir is not None,
+                 "install postgresql (CI does, see .ci/run) or set PG_BIN")
+    cluster = PostgresCluster(bin_dir)
+    yield cluster
+    cluster.destroy()
+
+
+@pytest.fixture
+def drill_on_own_postgres(own_postgres, tmp_path, platform_config, platform_sim):
+    """A drill whose workers, app and reconciler all use the drill's own cluster."""
+    apps = _shared_app(tmp_path, platform_config, own_postgres.url)
+    for world in _drill_world(next(apps), platform_sim):
+        world.postgres = own_postgres
+        yield world
+    next(apps, None)  # dispose of the app's engine
 
 
 def _done(state):
@@ -96,6 +122,32 @@ def test_drill_redis_down_mid_sealing(drill):
     fault = time.monotonic()
     _redis_down_for(drill, 5)
     _done(drill.recover("Redis down 5 s mid-sealing", fault))
+
+
+def test_drill_database_connections_terminated_mid_import(drill):
+    drill.start_import()
+    drill.wait_for(**MID_IMPORT)
+    fault = time.monotonic()
+    with drill.app.app_context():  # every connection to this drill's own database, the workers' included
+        with db.engine.begin() as connection:
+            connection.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                       "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        db.engine.dispose()
+    _done(drill.recover("PostgreSQL connections terminated mid-import", fault))
+
+
+def test_drill_postgresql_restarted_mid_import(drill_on_own_postgres):
+    drill = drill_on_own_postgres
+    drill.start_import()
+    drill.wait_for(**MID_IMPORT)
+    fault = time.monotonic()
+    drill.postgres.stop()  # a crash: every connection cut, the workers', the heartbeats' and ours
+    outage_ends = time.monotonic() + 12
+    while time.monotonic() < outage_ends:
+        drill.keep_workers()
+        time.sleep(0.2)
+    drill.postgres.start()
+    _done(drill.recover("PostgreSQL stopped 12 s mid-import, restarted", fault))
 
 
 def test_drill_platform_faults_every_report_delivered_once(drill):
