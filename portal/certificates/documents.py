@@ -405,6 +405,9 @@ def seal_ofd_copy(cert, page=None):
         cert.ofd_state = "failed"
         cert.ofd_error = (f"发证机关 {cert.authority_name} 尚未配置 SM2 电子印章，OFD 版电子证照未生成"
                           f"（PDF 版不受影响）；系统管理员生成密钥后将自动补签")
+    except OSError as exc:  # a full or unwritable disk: still pending, so the reconciler queues it again
+        log.exception("storing the OFD of certificate %s failed", cert.number)
+        cert.ofd_state, cert.ofd_error = "pending", f"OFD 版电子证照保存失败（{_os_reason(exc)}）；系统将自动重试"
     except Exception as exc:  # the PDF is signed and stays so; the reason is kept for the clerk and the log
         log.exception("sealing the OFD of certificate %s failed", cert.number)
         cert.ofd_state, cert.ofd_error = "failed", f"OFD 版电子证照生成失败：{type(exc).__name__}"

@@ -8,7 +8,7 @@ from portal.certificates.models import Certificate
 from portal.certificates.ofd_verify import verify_ofd
 from portal.certificates import seal_keys
 from portal.extensions import db
-from tests.background.test_reconcile import _age, _issue, app_config, clerk  # noqa: F401  (fixtures)
+from tests.background.test_reconcile import _age, _disk_full, _issue, _temp_files, app_config, clerk  # noqa: F401
 
 
 def _states(ids):
@@ -60,3 +60,18 @@ def test_an_authority_without_an_sm2_seal_is_not_queued_again_and_again(clerk, m
     assert _states([cert_id]) == [("signed", "failed")]  # the reason is kept; the admin's 补签 seals it later
     _age([cert_id])
     assert reconcile().lost_ofds == 0
+
+
+def test_an_ofd_the_full_disk_refused_stays_pending_with_the_reason_and_is_sealed_once_space_returns(clerk,
+                                                                                                   monkeypatch):
+    [cert_id] = _issue(clerk, 1)
+    assert documents.seal_certificate(cert_id, with_ofd=False) == "signed"
+    _disk_full(monkeypatch)
+    documents.queue_ofd_copies([cert_id])
+    cert = db.session.get(Certificate, cert_id)
+    assert (cert.pdf_state, cert.ofd_state) == ("signed", "pending")
+    assert "存储空间不足" in cert.ofd_error and "系统将自动重试" in cert.ofd_error and _temp_files() == []
+    monkeypatch.undo()  # space returns
+    _age([cert_id])
+    assert reconcile().lost_ofds == 1
+    assert _states([cert_id]) == [("signed", "signed")] and db.session.get(Certificate, cert_id).ofd_error is None
