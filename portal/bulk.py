@@ -54,6 +54,7 @@ def insert_rows(table, rows):
     if connection.dialect.name != "postgresql":
         connection.execute(sa.insert(table), rows)
         return
+    rows = _with_defaults(table, rows)
     names = list(rows[0])
     columns = [table.c[name] for name in names]
     kinds = [isinstance(c.type, sa.JSON) for c in columns]
@@ -65,6 +66,18 @@ def insert_rows(table, rows):
         cursor.copy_expert(f"COPY {table.name} ({names}) FROM STDIN", buffer)
     finally:
         cursor.close()
+
+
+def _with_defaults(table, rows):
+    """The rows with the Python-side defaults of the columns they leave out, as an INSERT would apply them
+    (COPY knows only the database's: a model's ``default=`` would be written NULL)."""
+    missing = [c for c in table.columns if c.name not in rows[0] and c.default is not None
+               and (c.default.is_scalar or c.default.is_callable)]
+    if not missing:
+        return rows
+    scalars = {c.name: c.default.arg for c in missing if c.default.is_scalar}
+    callables = [(c.name, c.default.arg) for c in missing if c.default.is_callable]
+    return [dict(scalars, **{name: make(None) for name, make in callables}, **row) for row in rows]
 
 
 def insert_rows_returning_ids(table, rows):

@@ -39,3 +39,21 @@ def test_rows_inserted_with_new_ids_get_distinct_ids_in_their_order(app):
     finally:
         db.session.rollback()
         table.drop(db.engine, checkfirst=True)
+
+
+def test_columns_left_out_get_their_python_defaults_as_an_insert_would_give(app):
+    table = sa.Table("bulk_probe_defaults", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("state", sa.String(16), nullable=False, default="pending"),
+                     sa.Column("made", sa.Text, nullable=False, default=lambda: "由默认值生成"),
+                     sa.Column("text", sa.Text))
+    table.create(db.session.connection())
+    try:
+        bulk.insert_rows(table, [{"id": 101, "text": "a"}, {"id": 102, "text": "b"}])  # beside the sequence's
+        bulk.insert_rows_returning_ids(table, [{"text": "c", "state": "signed"}])
+        stored = [tuple(r) for r in db.session.execute(sa.select(table.c.state, table.c.made, table.c.text)
+                                                       .order_by(table.c.text))]
+        assert stored == [("pending", "由默认值生成", "a"), ("pending", "由默认值生成", "b"),
+                          ("signed", "由默认值生成", "c")]
+    finally:
+        db.session.rollback()
+        table.drop(db.engine, checkfirst=True)

@@ -3,6 +3,7 @@
 issue: all rules (R1–R12, R9 through the platform) → number (R1) → store with personnel, attachments,
 history and the ministry-report outbox row, in one transaction → render + seal (now, or as a job).
 """
+import logging
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from portal.standard.normalize import clean_record_number
 from portal.standard.rules import CheckContext, CheckedCertificate, RuleError, check_and_clean, \
     check_cancellation
 from portal.standard.values import CertificateNumber
+
+log = logging.getLogger(__name__)
 
 # Who to ask, said wherever the right is missing: a clerk cannot fix this by editing the form.
 SIGNING_RIGHT_GRANTED_BY = "签章权限由系统管理员在“系统管理 → 用户管理”中开通，如需开通请联系系统管理员"
@@ -272,6 +275,8 @@ def issue_batch(operator, authority, rows, *, import_task_id, find_person=None):
         try:
             results.update(_insert_batch(operator, authority, todo, import_task_id))
         except Exception:  # noqa: BLE001 — whatever broke the batch, each row gets its own try
+            log.warning("batch of %s rows of import task %s issued row by row instead", len(todo),
+                        import_task_id, exc_info=True)
             db.session.rollback()
             for row in todo:
                 options = IssueOptions(seal_now=False, enqueue_seal=False, dispatch=False,
