@@ -135,27 +135,26 @@ class EndState:
     serials_consecutive: bool
     signed: int
     verified: int
-    ofd_sealed: int  # OFD copies sealed (made by 'ofd' tasks after the PDFs)
     delivered_once: int
     task: tuple  # (state, done, succeeded, failed)
     unfinished_tasks: int
 
     def expected(self):
-        return EndState(self.rows, self.rows, self.rows, True, self.rows, self.rows, self.rows, self.rows,
+        return EndState(self.rows, self.rows, self.rows, True, self.rows, self.rows, self.rows,
                         ("done", self.rows, self.rows, 0), 0)
 
     def cells(self):
         """The table's columns (results_table): counts, then the task's state/done/succeeded/failed."""
         return {"issued": self.issued, "rows once": self.distinct_rows,
                 "serials": "consecutive" if self.serials_consecutive else "GAPS", "signed": self.signed,
-                "PDF verified": self.verified, "OFD sealed": self.ofd_sealed, "reported once": self.delivered_once,
+                "PDF verified": self.verified, "reported once": self.delivered_once,
                 "task state/done/ok/failed": "/".join(map(str, self.task)),
                 "unfinished tasks": self.unfinished_tasks}
 
     def line(self):
         return (f"issued {self.issued}/{self.rows}, rows once {self.distinct_rows}, "
                 f"serials {'consecutive' if self.serials_consecutive else 'GAPS'}, signed {self.signed}, "
-                f"verified {self.verified}, OFD {self.ofd_sealed}, reported once {self.delivered_once}, task {'/'.join(map(str, self.task))}, "
+                f"verified {self.verified}, reported once {self.delivered_once}, task {'/'.join(map(str, self.task))}, "
                 f"unfinished tasks {self.unfinished_tasks}")
 
 
@@ -264,7 +263,7 @@ class Drill:
                 Task.state.in_(ACTIVE_STATES)))
             state = EndState(self.rows, len(certs), len({c.import_row_key for c in certs}),
                              serials == list(range(serials[0], serials[0] + len(serials))) if serials else False,
-                             len(signed), verified, sum(c.ofd_state == "signed" for c in certs), once, (task.state, task.done, task.succeeded, task.failed),
+                             len(signed), verified, once, (task.state, task.done, task.succeeded, task.failed),
                              unfinished)
             db.session.remove()
             return state
