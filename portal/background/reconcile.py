@@ -134,17 +134,7 @@ class _exclusive:
 def queue_lost_seals():
     """Queue PDF tasks for the certificates pending longer than PDF_PENDING_SECONDS that no unfinished task
     holds."""
-    limit = utcnow() - timedelta(seconds=current_app.config["PDF_PENDING_SECONDS"])
-    pending = db.session.scalars(sa.select(Certificate.id).where(
-        Certificate.pdf_state == "pending", Certificate.created_at < limit).order_by(Certificate.id)).all()
-    held = seals_in_flight()
-    lost = [certificate_id for certificate_id in pending if certificate_id not in held][:MAX_PER_PASS]
-    if lost:
-        log.warning("reconciler: %s certificates pending in no task; queuing their PDFs", len(lost))
-        queue_seals(lost)
-    else:
-        db.session.rollback()
-    return len(lost)
+    return _queue_lost("PDFs", [Certificate.pdf_state == "pending"], ("pdf",), queue_seals)
 
 
 def retry_failed_seals():
@@ -167,15 +157,21 @@ def retry_failed_seals():
 def queue_lost_ofds():
     """Queue 'ofd' tasks for the certificates whose PDF is signed and whose OFD copy is pending, older than
     PDF_PENDING_SECONDS, that no unfinished 'pdf' or 'ofd' task holds."""
+    return _queue_lost("OFDs", [Certificate.pdf_state == "signed", Certificate.ofd_state == "pending"],
+                       ("pdf", "ofd"), queue_ofd_copies)
+
+
+def _queue_lost(what, conditions, holding_kinds, queue):
+    """Queue (`queue`) the certificates meeting `conditions`, issued longer than PDF_PENDING_SECONDS ago, that
+    no unfinished task of `holding_kinds` holds (MAX_PER_PASS at most); returns how many."""
     limit = utcnow() - timedelta(seconds=current_app.config["PDF_PENDING_SECONDS"])
-    pending = db.session.scalars(sa.select(Certificate.id).where(
-        Certificate.pdf_state == "signed", Certificate.ofd_state == "pending", Certificate.created_at < limit)
-        .order_by(Certificate.id)).all()
-    held = seals_in_flight(("pdf", "ofd")) if pending else set()
+    pending = db.session.scalars(sa.select(Certificate.id).where(*conditions, Certificate.created_at < limit)
+                                 .order_by(Certificate.id)).all()
+    held = seals_in_flight(holding_kinds) if pending else set()
     lost = [certificate_id for certificate_id in pending if certificate_id not in held][:MAX_PER_PASS]
     if lost:
-        log.warning("reconciler: %s signed certificates without their OFD in no task; queuing the OFDs", len(lost))
-        queue_ofd_copies(lost)
+        log.warning("reconciler: %s certificates waiting in no task; queuing their %s", len(lost), what)
+        queue(lost)
     else:
         db.session.rollback()
     return len(lost)
