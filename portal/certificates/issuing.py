@@ -9,7 +9,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
