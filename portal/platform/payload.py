@@ -27,6 +27,7 @@ object, so the outbox can keep the record it sent. The 电子证照标识 (GB/T 
 the key the public interfaces give 证照标识.
 """
 import datetime
+import functools
 import re
 from decimal import Decimal
 from typing import Callable, Mapping
@@ -118,6 +119,9 @@ def _business_information(cert, operate):
             for field in _crane(cert).fields if not _blank(business.get(field.key))]
 
 
+_cert_no = optional_text("cert_no")
+
+
 def _personnel(cert, operate):
     people = []
     for person in cert.get("persons") or []:
@@ -129,7 +133,7 @@ def _personnel(cert, operate):
                 raise _Missing(f"persons.{key}")
         people.append({"typeCode": kind.code, "typeName": kind.name, "name": str(person["name"]).strip(),
                        "idNumber": str(person["id_number"]).strip().upper(),
-                       "certNum": optional_text("cert_no")(person, operate)})
+                       "certNum": _cert_no(person, operate)})
     return people
 
 
@@ -179,23 +183,29 @@ RECORD: tuple[tuple[str, Getter], ...] = (
 )
 
 
+@functools.lru_cache(maxsize=4)
+def _places(record):
+    """A mapping table's paths split once: (the object the value goes in, None for the record itself; the
+    key; the getter) — RECORD nests one level deep (faceData)."""
+    places = tuple((path.rpartition(".")[0] or None, path.rpartition(".")[2], get) for path, get in record)
+    if any(parent and "." in parent for parent, _, _ in places):
+        raise ValueError("record paths nest one level deep at most")
+    return places
+
+
 def build_accept_record(cert: Mapping, operate: str) -> dict:
     """One AcceptData record for ``operate`` 'issue' (certState 01, operateType 01) or 'cancel'
     (certState 04, operateType 05). Raises ValueError on a missing or malformed input value."""
     if operate not in OPERATIONS:
         raise ValueError("operate must be 'issue' or 'cancel'")
     record, missing = {}, []
-    for path, get in RECORD:
+    for parent, key, get in _places(RECORD):
         try:
             value = get(cert, operate)
         except _Missing as blank:
             missing.append(str(blank))
             continue
-        *parents, key = path.split(".")
-        target = record
-        for parent in parents:
-            target = target.setdefault(parent, {})
-        target[key] = value
+        (record.setdefault(parent, {}) if parent else record)[key] = value
     if missing:
         raise ValueError(f"certificate is missing: {', '.join(dict.fromkeys(missing))}")
     return record
