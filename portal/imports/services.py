@@ -5,10 +5,12 @@ The task row is the truth (counts, heartbeat, failure report), kept by the one t
 (portal.background.lifecycle). A re-run (RQ delivers at least once, a dead worker's task is resumed) never
 issues a row twice: issuing is idempotent per (task id, row key = 序号).
 """
+import collections
 import io
 import json
 import logging
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 
 IMPORT_TITLE = "建筑起重机械使用登记证书批量导入"
 ISSUE_BATCH = 250  # checked rows issued per transaction (one counter update, one flush, one commit)
+WRITES_AHEAD = 3  # batches checked and waiting for the writer (PostgreSQL) while it issues one
 
 
 # ---------------------------------------------------------------------------------------------- starting
@@ -188,10 +191,13 @@ def _run(report, results):
     person_failures = orphan_person_failures(import_file, ctx)
     report.set_total(len(import_file) + len(person_failures))
     failed_rows, pending = [], []
+    in_flight = collections.deque()  # the batches handed to the writer, oldest first
     attachments = _AttachmentStore(import_file)
 
     def issue_pending():
-        """Issue the checked rows waiting in `pending` as one batch; count and record each."""
+        """Hand the checked rows waiting in `pending` to the writer as one batch. The writer issues batches in
+        turn (serials in the file's order); the rows go on being checked while up to WRITES_AHEAD batches
+        wait for it, so that its waits for the database are filled with checking."""
         batch = []
         for row, checked in pending:
             stored, errors = attachments.of(row)
@@ -199,19 +205,27 @@ def _run(report, results):
                 finish(row, None, errors)
                 continue
             batch.append(BatchRow(row.seq, row.values, row.persons, stored, checked))
-        outcome = issue_batch(operator, authority, batch, import_task_id=task_id, find_person=find_person)
         by_key = {row.seq: row for row, _ in pending}
-        queue_seals([r.id for r in outcome.values() if isinstance(r, Issued)])
-        for key, result in outcome.items():
-            if isinstance(result, IssueRefused):
-                finish(by_key[key], None, result.errors)
-            elif isinstance(result, Exception):
-                log.error("import task %s row %s failed: %r", task_id, key, result)
-                finish(by_key[key], None, [_system_error(result)])
-            else:
-                finish(by_key[key], result.number, [])
         pending.clear()
-        flush_counts()
+        in_flight.append((by_key, writer.submit(batch)))
+        collect(WRITES_AHEAD if writer.overlaps else 0)
+
+    def collect(leave=0):
+        """Count and record the outcome of the batches handed to the writer, oldest first, until `leave` are
+        left in flight; queue their seals."""
+        while len(in_flight) > leave:
+            by_key, issuing = in_flight.popleft()
+            outcome = issuing.result()  # what broke the whole batch (a lost connection) ends the run here
+            queue_seals([r.id for r in outcome.values() if isinstance(r, Issued)])
+            for key, result in outcome.items():
+                if isinstance(result, IssueRefused):
+                    finish(by_key[key], None, result.errors)
+                elif isinstance(result, Exception):
+                    log.error("import task %s row %s failed: %r", task_id, key, result)
+                    finish(by_key[key], None, [_system_error(result)])
+                else:
+                    finish(by_key[key], result.number, [])
+            flush_counts()
 
     def finish(row, number, errors):
         """Record one row's outcome; counted at the next commit point (`flush_counts`), not one by one."""
@@ -226,18 +240,20 @@ def _run(report, results):
         outcomes[True] = outcomes[False] = 0
 
     outcomes = {True: 0, False: 0}
-    for row, checked in checked_import_rows(import_file, ctx):
-        number = issued.get(row.seq) if row.seq else None
-        if number is not None or checked.errors:
-            finish(row, number, [] if number else checked.errors)
-        else:
-            pending.append((row, checked))
-            if len(pending) >= ISSUE_BATCH:
-                issue_pending()
-        if sum(outcomes.values()) >= ISSUE_BATCH:  # rows failing the check: a commit point now and then too
-            flush_counts()
-    if pending:
-        issue_pending()
+    with _BatchWriter(operator, authority, task_id, find_person) as writer:
+        for row, checked in checked_import_rows(import_file, ctx):
+            number = issued.get(row.seq) if row.seq else None
+            if number is not None or checked.errors:
+                finish(row, number, [] if number else checked.errors)
+            else:
+                pending.append((row, checked))
+                if len(pending) >= ISSUE_BATCH:
+                    issue_pending()
+            if sum(outcomes.values()) >= ISSUE_BATCH:  # rows failing the check: a commit point now and then too
+                flush_counts()
+        if pending:
+            issue_pending()
+        collect()
     # Rows an earlier run issued may have lost their PDF jobs with that run (a killed worker, a flushed Redis).
     queue_unsealed(list(issued_ids.values()))
     outcomes[False] += len(person_failures)
@@ -245,6 +261,51 @@ def _run(report, results):
     failed_rows.sort(key=lambda item: item[0].excel_row)
     report.finish(result_path=_write_failures(task_id, failed_rows, import_file.problems, person_failures))
     return person_failures
+
+
+class _BatchWriter:
+    """Issues an import's batches (issue_batch), one at a time. On PostgreSQL on a thread of its own, with its
+    own app context, session and connection, so that the server's work on a batch — COPY, indexes, foreign
+    keys, commit — overlaps the checking of the next one (psycopg2 waits without holding the GIL); elsewhere
+    (SQLite has one writer), or with IMPORT_OVERLAP_WRITES off, in the caller's thread and session."""
+
+    def __init__(self, operator, authority, task_id, find_person):
+        self.operator, self.authority, self.task_id, self.find_person = operator, authority, task_id, find_person
+        self.overlaps = db.engine.dialect.name == "postgresql" and current_app.config["IMPORT_OVERLAP_WRITES"]
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"import-{task_id}-writer") \
+            if self.overlaps else None
+        self._app = current_app._get_current_object()
+        self._keys = (type(operator), operator.id, type(authority), authority.id)
+
+    def submit(self, batch):
+        """Start issuing `batch`; a Future of issue_batch's {row key: result}."""
+        if self._executor is not None:
+            return self._executor.submit(self._issue_in_thread, batch)
+        issuing = Future()
+        try:
+            issuing.set_result(self._issue(self.operator, self.authority, batch))
+        except Exception as exc:  # noqa: BLE001 — raised again by result(), as from the thread
+            issuing.set_exception(exc)
+        return issuing
+
+    def _issue(self, operator, authority, batch):
+        return issue_batch(operator, authority, batch, import_task_id=self.task_id, find_person=self.find_person)
+
+    def _issue_in_thread(self, batch):
+        operator_type, operator_id, authority_type, authority_id = self._keys
+        with self._app.app_context():  # a session of its own: the caller's objects stay in the caller's
+            try:
+                return self._issue(db.session.get(operator_type, operator_id),
+                                   db.session.get(authority_type, authority_id), batch)
+            finally:
+                db.session.remove()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._executor is not None:  # whatever ended the run, no batch is still being written after it
+            self._executor.shutdown(wait=True)
 
 
 def person_failure_dict(failure):
