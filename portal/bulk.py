@@ -3,7 +3,6 @@
 An import writes 12 personnel rows (and more) per certificate; through INSERT … VALUES that was the
 largest cost of an import on PostgreSQL, through COPY it is a small one.
 """
-import itertools
 import re
 from datetime import date, datetime
 from operator import itemgetter
@@ -41,40 +40,95 @@ def _text(value, is_json):
     return str(value)
 
 
-def _copy_line(values, kinds):
-    """One COPY text line: ``values`` in column order, ``kinds`` whether each column is JSON. Texts, most
-    values, are taken as they are; the line is searched once for characters to escape, not each value."""
+def _copy_fields(values, kinds):
+    """Values as COPY text fields joined by tabs (no line end): ``values`` in column order, ``kinds`` whether
+    each column is JSON. Texts, most values, are taken as they are; the fields are searched once for
+    characters to escape, not each value."""
     fields = [value if type(value) is str and not is_json else _text(value, is_json)
               for value, is_json in zip(values, kinds)]
     if _SPECIAL.search("".join(filter(None, fields))):
         fields = [None if field is None else _escaped(field) for field in fields]
     if None in fields:
         fields = ["\\N" if field is None else field for field in fields]
-    return "\t".join(fields) + "\n"
+    return "\t".join(fields)
 
 
-def insert_rows(table, rows):
-    """Insert dicts (same keys) into a Table in the current transaction; ``rows`` may be any iterable: on
-    PostgreSQL each is made only when COPY asks for the next chunk, while the server stores the chunk before."""
-    rows = iter(rows)
-    first = next(rows, None)
-    if first is None:
-        return
-    rows = itertools.chain([first], rows)
-    connection = db.session.connection()
-    if connection.dialect.name != "postgresql":
-        connection.execute(sa.insert(table), list(rows))
-        return
-    with_defaults = _defaults_adder(table, first)
-    names = list(with_defaults(first))
-    columns = [table.c[name] for name in names]
-    kinds = [isinstance(c.type, sa.JSON) for c in columns]
-    values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
-    source = _CopySource(_copy_line(values(with_defaults(row)), kinds) for row in rows)
-    names = ", ".join(connection.dialect.identifier_preparer.quote(c.name) for c in columns)
+class PreparedRows:
+    """Rows of one table made ready to insert ahead of their transaction — on PostgreSQL already as COPY
+    text, the costly part, done on whichever thread has the time — but for the ``late`` columns, whose
+    values are known only in the inserting transaction (a serial taken there, a new id) and are handed to
+    ``insert``. The rows are dicts with the same keys, none of them ``late``."""
+
+    def __init__(self, table, rows, late=()):
+        self.table, self.late = table, tuple(late)
+        self._copy = db.engine.dialect.name == "postgresql"
+        rows = list(rows)
+        self.count = len(rows)
+        self._names, self._made = [], []
+        if not rows:
+            return
+        with_defaults = _defaults_adder(table, rows[0], given=self.late)
+        self._names = list(with_defaults(rows[0]))
+        if not self._copy:
+            self._made = [with_defaults(row) for row in rows]
+            return
+        kinds = _kinds(table, self._names)
+        values = _getter(self._names)
+        self._made = [_copy_fields(values(with_defaults(row)), kinds) for row in rows]
+
+    def insert(self, late_values=()):
+        """Insert the rows in the current transaction, each with its ``late`` values (a tuple in the order of
+        ``late``; one tuple a row)."""
+        if self.count:
+            self._insert(db.session.connection(), self.late, late_values)
+
+    def insert_returning_ids(self, late_values=()):
+        """``insert`` for a table keyed by a sequence-numbered ``id`` left out of the rows; returns the new ids
+        in the order of the rows. On PostgreSQL the ids are taken from the sequence in one query and the rows
+        written by COPY (INSERT … RETURNING of wide rows cost more than everything else an import stores)."""
+        if not self.count:
+            return []
+        connection = db.session.connection()
+        late_values = list(late_values) if self.late else [()] * self.count
+        if not self._copy:
+            rows = [dict(row, **dict(zip(self.late, values))) for row, values in zip(self._made, late_values)]
+            return connection.execute(sa.insert(self.table).returning(self.table.c.id, sort_by_parameter_order=True),
+                                      rows).scalars().all()
+        ids = connection.execute(sa.text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                                         "FROM generate_series(1, :count)"),
+                                 {"table": self.table.name, "count": self.count}).scalars().all()
+        self._insert(connection, ("id", *self.late), [(id_, *values) for id_, values in zip(ids, late_values)])
+        return ids
+
+    def _insert(self, connection, late, late_values):
+        if not self._copy:
+            rows = self._made if not late else \
+                [dict(row, **dict(zip(late, values))) for row, values in zip(self._made, late_values)]
+            connection.execute(sa.insert(self.table), rows)
+            return
+        if not late:
+            lines = (line + "\n" for line in self._made)
+        else:
+            kinds = _kinds(self.table, late)
+            tab = "\t" if self._names else ""
+            lines = (f"{line}{tab}{_copy_fields(values, kinds)}\n" for line, values in zip(self._made, late_values))
+        _copy(connection, self.table, self._names + list(late), lines)
+
+
+def _kinds(table, names):
+    return [isinstance(table.c[name].type, sa.JSON) for name in names]
+
+
+def _getter(names):
+    return itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+
+
+def _copy(connection, table, names, lines):
+    """COPY these text lines (an iterable, read as the server asks for it) into these columns of the table."""
+    columns = ", ".join(connection.dialect.identifier_preparer.quote(name) for name in names)
     cursor = connection.connection.dbapi_connection.cursor()
     try:
-        cursor.copy_expert(f"COPY {table.name} ({names}) FROM STDIN", source, size=_COPY_CHUNK)
+        cursor.copy_expert(f"COPY {table.name} ({columns}) FROM STDIN", _CopySource(lines), size=_COPY_CHUNK)
     finally:
         cursor.close()
 
@@ -84,7 +138,7 @@ class _CopySource:
     when asked for: the server stores one chunk while the next is made."""
 
     def __init__(self, lines):
-        self._lines = lines
+        self._lines = iter(lines)
 
     def read(self, size=-1):
         chunk, length = [], 0
@@ -96,12 +150,12 @@ class _CopySource:
         return "".join(chunk)
 
 
-def _defaults_adder(table, row):
+def _defaults_adder(table, row, given=()):
     """A function giving a row (with the keys of ``row``) the Python-side defaults of the columns it leaves
-    out, as an INSERT would apply them (COPY knows only the database's: a model's ``default=`` would be
-    written NULL)."""
-    missing = [c for c in table.columns if c.name not in row and c.default is not None
-               and (c.default.is_scalar or c.default.is_callable)]
+    out, but for those ``given`` later, as an INSERT would apply them (COPY knows only the database's: a
+    model's ``default=`` would be written NULL)."""
+    missing = [c for c in table.columns if c.name not in row and c.name not in given
+               and c.default is not None and (c.default.is_scalar or c.default.is_callable)]
     if not missing:
         return lambda row: row
     scalars = {c.name: c.default.arg for c in missing if c.default.is_scalar}
@@ -109,16 +163,12 @@ def _defaults_adder(table, row):
     return lambda row: dict(scalars, **{name: make(None) for name, make in callables}, **row)
 
 
+def insert_rows(table, rows):
+    """Insert dicts (same keys) into a Table in the current transaction."""
+    PreparedRows(table, rows).insert()
+
+
 def insert_rows_returning_ids(table, rows):
     """Insert dicts (same keys, no ``id``) into a Table keyed by a sequence-numbered ``id``; returns the new
-    ids in the order of ``rows``. On PostgreSQL the ids are taken from the sequence in one query and the rows
-    written by COPY (INSERT … RETURNING of wide rows cost more than everything else an import stores)."""
-    connection = db.session.connection()
-    if connection.dialect.name != "postgresql":
-        return connection.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                                  rows).scalars().all()
-    ids = connection.execute(sa.text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
-                                     "FROM generate_series(1, :count)"),
-                             {"table": table.name, "count": len(rows)}).scalars().all()
-    insert_rows(table, (dict(row, id=id_) for row, id_ in zip(rows, ids)))
-    return ids
+    ids in the order of ``rows`` (see ``PreparedRows.insert_returning_ids``)."""
+    return PreparedRows(table, rows).insert_returning_ids()

@@ -57,3 +57,26 @@ def test_columns_left_out_get_their_python_defaults_as_an_insert_would_give(app)
     finally:
         db.session.rollback()
         table.drop(db.engine, checkfirst=True)
+
+
+def test_rows_prepared_ahead_are_stored_with_the_late_values_given_at_insert_time(app):
+    """An import prepares its rows (as COPY text on PostgreSQL) before the transaction that knows their
+    serials and ids: what is stored is the row with the late values given then, in the row's order."""
+    table = sa.Table("bulk_probe_late", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("text", sa.Text), sa.Column("serial", sa.Integer), sa.Column("number", sa.Text),
+                     sa.Column("data", sa.JSON), sa.Column("state", sa.String(16), default="pending"))
+    table.create(db.session.connection())
+    try:
+        prepared = bulk.PreparedRows(table, [{"text": "第一行\t制表"}, {"text": None}, {"text": "第三行"}],
+                                     late=("serial", "number", "data"))
+        late = [(7, "晋A·T·2026·00007", {"证书": "一\n二"}), (8, None, None), (9, "反斜杠\\N", [1])]
+        ids = prepared.insert_returning_ids(late)
+        bulk.PreparedRows(table, [{"text": "再一行"}], late=("id", "serial")).insert([(max(ids) + 10, 10)])
+        stored = [tuple(r) for r in db.session.execute(sa.select(table).order_by(table.c.id))]
+        assert stored == [(ids[0], "第一行\t制表", 7, "晋A·T·2026·00007", {"证书": "一\n二"}, "pending"),
+                          (ids[1], None, 8, None, None, "pending"),
+                          (ids[2], "第三行", 9, "反斜杠\\N", [1], "pending"),
+                          (max(ids) + 10, "再一行", 10, None, None, "pending")]
+    finally:
+        db.session.rollback()
+        table.drop(db.engine, checkfirst=True)

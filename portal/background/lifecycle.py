@@ -88,6 +88,29 @@ def enqueue_task(task):
     return db.session.get(Task, task_id)
 
 
+def enqueue_tasks(tasks):
+    """enqueue_task for many committed tasks: their jobs sent to Redis in one pipeline a queue (an import
+    queues a sealing task every 25 certificates). Where the queues run jobs at once (RQ_ASYNC off) or the
+    pipeline fails, each is enqueued on its own, as enqueue_task would."""
+    by_queue = {}
+    for task in tasks:
+        by_queue.setdefault(KINDS[task.kind].queue, []).append(task)
+    for name, queued in by_queue.items():
+        queue = queues.get_queue(name)
+        if not queue.is_async or len(queued) == 1:
+            for task in queued:
+                enqueue_task(task)
+            continue
+        try:
+            queue.enqueue_many([queue.prepare_data(KINDS[task.kind].job, (task.id,), job_id=task.job_id,
+                                                   retry=Retry(max=len(ENQUEUE_RETRY), interval=list(ENQUEUE_RETRY)))
+                                for task in queued])
+        except Exception:  # the rows are durable; the queue is not: one by one, each logged if refused
+            log.warning("could not enqueue %s tasks in one pipeline; one by one", len(queued), exc_info=True)
+            for task in queued:
+                enqueue_task(task)
+
+
 class TaskReport:
     """What a running job tells its Task row: counts kept here, written at commit points with the heartbeat."""
 

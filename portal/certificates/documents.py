@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from portal import audit, storage
-from portal.background.lifecycle import enqueue_task, start_task, task_run
+from portal.background.lifecycle import enqueue_tasks, start_task, task_run
 from portal.background.models import ACTIVE_STATES, Task
 from portal.certificates import keys, seal_keys
 from portal.certificates.models import Certificate, CertificateEvent
@@ -329,10 +329,9 @@ def _queue_chunks(kind, title, certificate_ids, chunk):
     db.session.flush()
     task_ids = [task.id for task in tasks]
     db.session.commit()
-    # one SELECT loads them all again after the commit (enqueue_task reads each: one SELECT a task otherwise)
+    # one SELECT loads them all again after the commit (enqueue_tasks reads each: one SELECT a task otherwise)
     db.session.scalars(db.select(Task).where(Task.id.in_(task_ids))).all()
-    for task in tasks:
-        enqueue_task(task)
+    enqueue_tasks(tasks)
 
 
 def seals_in_flight(kinds=("pdf",)):

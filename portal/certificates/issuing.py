@@ -190,18 +190,28 @@ _COLUMN_KEYS = tuple(f.key for f in FIELDS if f.key not in BUSINESS_KEYS
                      and f.key not in ("authority_name", "authority_uscc"))
 
 
+def _numbered(authority, clean, serial):
+    """The columns a certificate's serial decides: serial, number (R1) and license id."""
+    number = CertificateNumber(clean["project_division"], clean["crane_type"], clean["issue_date"].year, serial)
+    return {"serial": serial, "number": str(number), "license_id": license_id_for(authority.uscc, number)}
+
+
+NUMBERED_COLUMNS = ("serial", "number", "license_id")  # the keys of _numbered
+
+
 def _columns(operator, authority, clean, persons, serial, options):
-    """The certificate's column values and its personnel rows, as plain dicts (both paths share them)."""
+    """The certificate's column values and its personnel rows, as plain dicts (both paths share them);
+    ``serial`` None: without the NUMBERED_COLUMNS (a batch prepared before its serials are taken)."""
     year = clean["issue_date"].year
-    number = CertificateNumber(clean["project_division"], clean["crane_type"], year, serial)
     # The authority's own name and code are stored, not the typed ones (they passed R4/R5 already).
     values = {key: clean.get(key) for key in _COLUMN_KEYS}
     for key in ("contractor_name", "contractor_uscc"):
         values[key] = values[key] or ""
+    if serial is not None:
+        values.update(_numbered(authority, clean, serial))
     values.update(
         business={key: str(clean[key]) for key in BUSINESS_KEYS if clean.get(key) not in (None, "")},
         authority_id=authority.id, authority_name=authority.name, authority_uscc=authority.uscc, year=year,
-        serial=serial, number=str(number), license_id=license_id_for(authority.uscc, number),
         ecert_id=uuid.uuid4().hex.upper(), verify_token=secrets.token_urlsafe(24),
         status="issued", pdf_state="pending", report_state="pending", created_by_id=operator.id,
         created_at=utcnow(), import_task_id=options.import_task_id, import_row_key=options.import_row_key,
@@ -255,14 +265,49 @@ class BatchRow:
     checked: CheckedCertificate
 
 
-def issue_batch(operator, authority, rows, *, import_task_id, find_person=None):
+@dataclass
+class PreparedBatch:
+    """A checked batch made ready to insert before its transaction (``prepare_batch``, the costly part): every
+    row but what its serial decides, the ids it gets and what follows from them (history, report record)."""
+    rows: list  # the BatchRows, in the order their serials are taken (by year, then as given)
+    values: list  # each row's certificate columns but the NUMBERED_COLUMNS
+    persons: list  # each row's personnel rows (without certificate_id)
+    certificates: bulk.PreparedRows  # late: NUMBERED_COLUMNS
+    person_rows: bulk.PreparedRows  # late: certificate_id
+    attachment_rows: bulk.PreparedRows  # late: certificate_id
+    attachment_counts: list  # each row's number of attachments
+
+
+def prepare_batch(operator, authority, rows, import_task_id):
+    """The work of issuing checked rows that needs no transaction: on a thread of its own this overlaps
+    the database's work on the batch before (imports.services). The cleaned values are the check's."""
+    rows = sorted(rows, key=lambda row: row.checked.certificate["issue_date"].year)  # stable: as given in a year
+    values, persons, attachments = [], [], []
+    for row in rows:
+        options = IssueOptions(import_task_id=import_task_id, import_row_key=row.row_key)
+        row_values, person_rows = _columns(operator, authority, row.checked.certificate, row.checked.persons,
+                                           None, options)
+        values.append(row_values)
+        persons.append(person_rows)
+        attachments.append(_attachment_rows(row.attachments))
+    person_table, attachment_table = CertificatePerson.__table__, Attachment.__table__
+    return PreparedBatch(
+        rows, values, persons, bulk.PreparedRows(Certificate.__table__, values, late=NUMBERED_COLUMNS),
+        bulk.PreparedRows(person_table, [p for row_persons in persons for p in row_persons], late=("certificate_id",)),
+        bulk.PreparedRows(attachment_table, [a for row_attachments in attachments for a in row_attachments],
+                          late=("certificate_id",)),
+        [len(a) for a in attachments])
+
+
+def issue_batch(operator, authority, rows, *, import_task_id, find_person=None, prepared=None):
     """Issue rows the caller has checked with every rule, in one transaction; {row_key: result}.
 
     A result is Issued(id, number), an IssueRefused, or the exception that broke that row (its own
     transaction rolled back, the other rows unaffected). One counter update per year takes consecutive
     serials for the whole batch, one flush writes it, one commit ends it, one job reports it. If the
     batch meets a conflict (a 备案编号 issued meanwhile, a row of a re-run), it is rolled back
-    whole — serials included — and issued row by row, each row all-or-nothing.
+    whole — serials included — and issued row by row, each row all-or-nothing. ``prepared``: these rows
+    as ``prepare_batch`` made them ready (made here when not given).
     """
     existing = {key: Issued(id_, number) for key, id_, number in db.session.execute(
         db.select(Certificate.import_row_key, Certificate.id, Certificate.number).where(
@@ -272,7 +317,9 @@ def issue_batch(operator, authority, rows, *, import_task_id, find_person=None):
     results = dict(existing)
     if todo:
         try:
-            results.update(_insert_batch(operator, authority, todo, import_task_id))
+            if prepared is None or existing:  # a re-run: only the rows not issued yet
+                prepared = prepare_batch(operator, authority, todo, import_task_id)
+            results.update(_write_batch(operator, authority, prepared, import_task_id))
         except Exception:  # noqa: BLE001 — whatever broke the batch, each row gets its own try
             log.warning("batch of %s rows of import task %s issued row by row instead", len(todo),
                         import_task_id, exc_info=True)
@@ -291,33 +338,29 @@ def issue_batch(operator, authority, rows, *, import_task_id, find_person=None):
     return results
 
 
-def _insert_batch(operator, authority, rows, import_task_id):
-    """Core bulk INSERTs (no ORM unit of work: 14 objects a row made it the import's bottleneck)."""
-    cleaned = [(row, row.checked.certificate, row.checked.persons) for row in rows]  # cleaned once, by the check
-    by_year = {}
-    for item in cleaned:
-        by_year.setdefault(item[1]["issue_date"].year, []).append(item)
-    built = []  # (row key, certificate values, person rows, attachment rows)
-    for year, items in sorted(by_year.items()):
-        last = take_serial(authority.id, year, count=len(items))
-        for serial, (row, clean, persons) in zip(range(last - len(items) + 1, last + 1), items):
-            options = IssueOptions(import_task_id=import_task_id, import_row_key=row.row_key)
-            values, person_rows = _columns(operator, authority, clean, persons, serial, options)
-            built.append((row.row_key, values, person_rows, _attachment_rows(row.attachments)))
-    # Core on the session's transaction: no ORM bookkeeping
-    ids = bulk.insert_rows_returning_ids(Certificate.__table__, [values for _, values, _, _ in built])
-    persons, attachments, events, reports = [], [], [], []
-    for certificate_id, (_, values, person_rows, attachment_rows) in zip(ids, built):
-        persons += [dict(row, certificate_id=certificate_id) for row in person_rows]
-        attachments += [dict(row, certificate_id=certificate_id) for row in attachment_rows]
-        events.append(dict(_issued_event(operator, values["number"]), certificate_id=certificate_id, at=utcnow()))
-        reports.append((certificate_id, dict(values, id=certificate_id, persons=person_rows)))
-    for model, rows_ in ((CertificatePerson, persons), (Attachment, attachments), (CertificateEvent, events)):
-        bulk.insert_rows(model.__table__, rows_)
-    reporting.add_reports(reports, "issue")
+def _write_batch(operator, authority, prepared, import_task_id):
+    """The batch's transaction: serials, then Core bulk INSERTs of what was prepared (no ORM unit of work:
+    14 objects a row made it the import's bottleneck), history, report records, audit; commit."""
+    numbered, by_year = [], {}
+    for row in prepared.rows:
+        by_year.setdefault(row.checked.certificate["issue_date"].year, []).append(row)
+    for year, rows in by_year.items():  # in the order prepare_batch sorted them
+        last = take_serial(authority.id, year, count=len(rows))
+        numbered += [_numbered(authority, row.checked.certificate, serial)
+                     for serial, row in zip(range(last - len(rows) + 1, last + 1), rows)]
+    ids = prepared.certificates.insert_returning_ids(tuple(n[key] for key in NUMBERED_COLUMNS) for n in numbered)
+    prepared.person_rows.insert((certificate_id,) for certificate_id, persons in zip(ids, prepared.persons)
+                                for _ in persons)
+    prepared.attachment_rows.insert((certificate_id,) for certificate_id, count in
+                                    zip(ids, prepared.attachment_counts) for _ in range(count))
+    now = utcnow()
+    bulk.insert_rows(CertificateEvent.__table__, [dict(_issued_event(operator, n["number"]), certificate_id=id_, at=now)
+                                                  for id_, n in zip(ids, numbered)])
+    reporting.add_reports(((id_, dict(values, **n, id=id_, persons=persons)) for id_, values, n, persons
+                           in zip(ids, prepared.values, numbered, prepared.persons)), "issue")
     audit.record("certificate.issue", actor=operator, target=f"批量导入任务 {import_task_id}",
-                 detail="、".join(values["number"] for _, values, _, _ in built))
-    issued = {key: Issued(certificate_id, values["number"]) for certificate_id, (key, values, _, _) in zip(ids, built)}
+                 detail="、".join(n["number"] for n in numbered))
+    issued = {row.row_key: Issued(id_, n["number"]) for row, id_, n in zip(prepared.rows, ids, numbered)}
     db.session.commit()
     return issued
 

@@ -23,7 +23,7 @@ from portal.certificates.attachments import AttachmentRefused, AttachmentUpload,
     attachment_error, safe_filename, store_attachment
 from portal.certificates.documents import queue_seals, queue_unsealed
 from portal.certificates.issuing import SIGNING_RIGHT_GRANTED_BY, BatchRow, Issued, IssueRefused, check_context, \
-    issue_batch, taken_record_numbers
+    issue_batch, prepare_batch, taken_record_numbers
 from portal.certificates.models import Certificate
 from portal.extensions import db
 from portal.platform.service import cached_lookup, person_finder
@@ -207,7 +207,7 @@ def _run(report, results):
             batch.append(BatchRow(row.seq, row.values, row.persons, stored, checked))
         by_key = {row.seq: row for row, _ in pending}
         pending.clear()
-        in_flight.append((by_key, writer.submit(batch)))
+        in_flight.append((by_key, writer.submit(batch, _prepared(operator, authority, batch, task_id))))
         collect(WRITES_AHEAD if writer.overlaps else 0)
 
     def collect(leave=0):
@@ -276,27 +276,35 @@ class _BatchWriter:
             if self.overlaps else None
         self._app = current_app._get_current_object()
         self._keys = (type(operator), operator.id, type(authority), authority.id)
+        self._broken = None  # what broke a batch on the thread
 
-    def submit(self, batch):
-        """Start issuing `batch`; a Future of issue_batch's {row key: result}."""
+    def submit(self, batch, prepared=None):
+        """Start issuing `batch` (`prepared`: as prepare_batch made it ready); a Future of issue_batch's
+        {row key: result}."""
         if self._executor is not None:
-            return self._executor.submit(self._issue_in_thread, batch)
+            return self._executor.submit(self._issue_in_thread, batch, prepared)
         issuing = Future()
         try:
-            issuing.set_result(self._issue(self.operator, self.authority, batch))
+            issuing.set_result(self._issue(self.operator, self.authority, batch, prepared))
         except Exception as exc:  # noqa: BLE001 — raised again by result(), as from the thread
             issuing.set_exception(exc)
         return issuing
 
-    def _issue(self, operator, authority, batch):
-        return issue_batch(operator, authority, batch, import_task_id=self.task_id, find_person=self.find_person)
+    def _issue(self, operator, authority, batch, prepared):
+        return issue_batch(operator, authority, batch, import_task_id=self.task_id, find_person=self.find_person,
+                           prepared=prepared)
 
-    def _issue_in_thread(self, batch):
+    def _issue_in_thread(self, batch, prepared):
+        if self._broken is not None:  # the batches after one that broke are not issued: the run ends at that
+            raise self._broken  # one, and a re-run goes on from there in the file's order
         operator_type, operator_id, authority_type, authority_id = self._keys
         with self._app.app_context():  # a session of its own: the caller's objects stay in the caller's
             try:
                 return self._issue(db.session.get(operator_type, operator_id),
-                                   db.session.get(authority_type, authority_id), batch)
+                                   db.session.get(authority_type, authority_id), batch, prepared)
+            except Exception as exc:
+                self._broken = exc
+                raise
             finally:
                 db.session.remove()
 
@@ -304,8 +312,19 @@ class _BatchWriter:
         return self
 
     def __exit__(self, *exc_info):
-        if self._executor is not None:  # whatever ended the run, no batch is still being written after it
-            self._executor.shutdown(wait=True)
+        if self._executor is not None:  # whatever ended the run, no batch is still being written after it,
+            # and none that was waiting is started
+            self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _prepared(operator, authority, batch, task_id):
+    """The batch made ready to insert here, on the checking thread; None when that failed (issue_batch then
+    tries again and, failing, issues its rows one by one, each with its own error)."""
+    try:
+        return prepare_batch(operator, authority, batch, task_id) if batch else None
+    except Exception:  # noqa: BLE001 — handled where the batch is issued
+        log.warning("import task %s: a batch could not be prepared", task_id, exc_info=True)
+        return None
 
 
 def person_failure_dict(failure):
