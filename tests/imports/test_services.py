@@ -57,6 +57,19 @@ def test_valid_rows_are_stored_by_the_batch_path_without_falling_back_row_by_row
     assert {c.ofd_state for c in _certificates()} <= {"pending", "signed"}
 
 
+def test_batches_stored_while_later_ones_are_checked_keep_the_file_order_and_the_counts(run, monkeypatch):
+    # On PostgreSQL a writer thread stores each batch while the next ones are checked (up to WRITES_AHEAD
+    # waiting); elsewhere they are stored in turn. Either way: serials in the file's order, every row once.
+    monkeypatch.setattr(services, "ISSUE_BATCH", 2)
+    task = run(import_zip(mixed_rows() + valid_rows(first=20, count=6)))
+    assert (task.state, task.total, task.done, task.succeeded, task.failed) == ("done", 11, 11, 9, 2)
+    certs = _certificates()
+    assert [c.serial for c in certs] == list(range(1, 10))
+    rows = [int(c.import_row_key) for c in sorted(certs, key=lambda c: c.serial)]
+    assert rows == sorted(rows) and len(set(rows)) == 9
+    assert all(c.pdf_state == "signed" for c in certs)
+
+
 def test_the_fixed_failure_report_imports_cleanly(run):
     task = run(import_zip(mixed_rows()))
     wb = openpyxl.load_workbook(storage.path_of(task.result_path))
