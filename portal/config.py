@@ -118,7 +118,9 @@ class Config:
     # the workbook is read in a child process limited to this much memory and time (a file beyond dies there)
     IMPORT_READER_MEMORY_MB = int(os.environ.get("IMPORT_READER_MEMORY_MB", "900"))
     IMPORT_READER_TIMEOUT = float(os.environ.get("IMPORT_READER_TIMEOUT", "120"))
-    # PostgreSQL: an import writes each batch on a thread of its own while it checks the next (0: in turn)
+    # rows an import issues a transaction (0: 250); on PostgreSQL each batch is written on a thread of its own
+    # while the next ones are checked (IMPORT_OVERLAP_WRITES=0: in turn)
+    IMPORT_BATCH_ROWS = int(os.environ.get("IMPORT_BATCH_ROWS", "0"))
     IMPORT_OVERLAP_WRITES = os.environ.get("IMPORT_OVERLAP_WRITES", "1") != "0"
 
 

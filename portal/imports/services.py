@@ -35,7 +35,8 @@ from portal.standard.workbook import PERSONS_PER_CERTIFICATE, ImportLimits, Impo
 log = logging.getLogger(__name__)
 
 IMPORT_TITLE = "建筑起重机械使用登记证书批量导入"
-ISSUE_BATCH = 250  # checked rows issued per transaction (one counter update, one flush, one commit)
+ISSUE_BATCH = 250  # checked rows issued per transaction (one counter update, one flush, one commit);
+# IMPORT_BATCH_ROWS sets another
 WRITES_AHEAD = 3  # batches checked and waiting for the writer (PostgreSQL) while it issues one
 
 
@@ -240,6 +241,7 @@ def _run(report, results):
         outcomes[True] = outcomes[False] = 0
 
     outcomes = {True: 0, False: 0}
+    batch_rows = current_app.config.get("IMPORT_BATCH_ROWS") or ISSUE_BATCH
     with _BatchWriter(operator, authority, task_id, find_person) as writer:
         for row, checked in checked_import_rows(import_file, ctx):
             number = issued.get(row.seq) if row.seq else None
@@ -247,9 +249,9 @@ def _run(report, results):
                 finish(row, number, [] if number else checked.errors)
             else:
                 pending.append((row, checked))
-                if len(pending) >= ISSUE_BATCH:
+                if len(pending) >= batch_rows:
                     issue_pending()
-            if sum(outcomes.values()) >= ISSUE_BATCH:  # rows failing the check: a commit point now and then too
+            if sum(outcomes.values()) >= batch_rows:  # rows failing the check: a commit point now and then too
                 flush_counts()
         if pending:
             issue_pending()

@@ -39,7 +39,10 @@ RESULTS = []  # (drill, expected EndState, observed EndState, seconds to recover
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Short windows so that a drill recovers in seconds; production keeps the defaults (portal/config.py).
 FAST_UPKEEP = {"TASK_STALE_SECONDS": 3, "TASK_HEARTBEAT_SECONDS": 0.5, "PDF_PENDING_SECONDS": 3,
-               "SEAL_RETRY_SECONDS": 1, "TASK_RETRY_SECONDS": 1, "REPORT_CLAIM_SECONDS": 5}
+               "SEAL_RETRY_SECONDS": 1, "TASK_RETRY_SECONDS": 1, "REPORT_CLAIM_SECONDS": 5,
+               # an import of ROWS rows in some 15 transactions, as 10,000 rows are in 40: a fault «mid-import»
+               # has commit points on both sides of it (two batches of 300 rows went by between two looks)
+               "IMPORT_BATCH_ROWS": max(10, ROWS // 15)}
 
 
 def free_port():
