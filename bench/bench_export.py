@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from portal.standard.license_id import LicenseId  # noqa: E402  (the repository root is on sys.path only now)
 
 SCHEMA = "bench_export"
 TARGET_SECONDS = 30.0
@@ -46,6 +47,7 @@ def _rows(count, authority_ids):
             "project_address": "山西省测试路 1 号", "project_division": "140105", "location": "112.5492,37.8570",
             "permit_number": "140105202501150101", "business": {"lifting_capacity": "8"}, "pdf_state": "signed",
             "report_state": "collected",
+            "license_id": str(LicenseId.build("JZQZJXSYDJZ", "11140100MB0000002K", f"140105{letter}{issued.year}{i:07d}")),
         }
 
 

@@ -42,7 +42,8 @@ def _fill_sql(rows):
         authority_name, authority_uscc, issue_date, valid_until, crane_type, model, record_number, manufacturer,
         serial_number, manufacture_date, owner_name, owner_uscc, installer_name, installer_uscc, supervision_name,
         supervision_uscc, contractor_name, contractor_uscc, project_name, project_address, project_division,
-        location, permit_number, business, pdf_state, report_state, created_at, cancelled_at, cancel_reason)
+        location, permit_number, business, pdf_state, report_state, created_at, cancelled_at, cancel_reason,
+        license_id, ofd_state)
     SELECT
         upper(md5('e' || i)), d.division || t.letter || '（' || extract(year FROM d.issued)::int || '）' || lpad(i::text, 7, '0'),
         md5('v' || i) || lpad(i::text, 8, '0'), d.authority_id, extract(year FROM d.issued)::int, i,
@@ -53,7 +54,10 @@ def _fill_sql(rows):
         '租赁公司', '91140105MA0CRAN02', '安装公司', '91140105MA0CRAN03', '监理公司', '91140105MA0CRAN04', '', '',
         '测试工程' || lpad((i % 100000)::text, 6, '0') || '号楼', '山西省测试路 1 号', d.division, '112.5492,37.8570',
         d.division || '202501150101', '{{}}'::json, 'signed', CASE WHEN i % 997 = 0 THEN 'failed' ELSE 'collected' END, d.issued + time '09:00',
-        CASE WHEN i % 10 = 0 THEN d.issued + 30 END, CASE WHEN i % 10 = 0 THEN '设备已拆除' END
+        CASE WHEN i % 10 = 0 THEN d.issued + 30 END, CASE WHEN i % 10 = 0 THEN '设备已拆除' END,
+        -- the GB/T 36904 identifier's shape, unique (its check digit not computed: nothing here reads it)
+        '1.2.156.3005.2.JZQZJXSYDJZ.' || d.authority_uscc || '.' || d.division || t.letter ||
+        extract(year FROM d.issued)::int || lpad(i::text, 7, '0') || '.001.0', 'signed'
     FROM generate_series(1, {rows}) AS i
     CROSS JOIN LATERAL (SELECT CASE WHEN i % 5 = 0 THEN 2 ELSE 1 END AS authority_id,
                                CASE WHEN i % 5 = 0 THEN '140213' ELSE '140105' END AS division,

@@ -43,7 +43,7 @@ class ChildPeaks(logging.Handler):
 
     def emit(self, record):
         if record.msg.startswith("%s ran in a child process"):
-            self.peaks.append(record.args[2])
+            self.peaks.append(record.args[-1])  # the last argument: the peak RSS in MB
 
 
 def _verdict(mb: float) -> str:
@@ -56,13 +56,12 @@ def main() -> int:
         return 0
     workdir = tempfile.mkdtemp(prefix="bench_limits_")
     sys.path.insert(0, os.path.join(ROOT, "bench"))
-    from bench_import import _reset_database, _setup_environment
+    from bench_import import _reset, _setup_environment
     _setup_environment(workdir)
     os.environ["DATABASE_URL"] = f"sqlite:///{os.path.join(workdir, 'bench.sqlite3')}"
 
     from portal import create_app
     from portal.auth.models import User
-    from portal.cli import seed_demo
     from portal.extensions import db
     from portal.imports.services import check_upload, import_limits
     from portal.standard.isolation import run_in_child
@@ -73,8 +72,7 @@ def main() -> int:
     peaks = ChildPeaks()
     logging.getLogger("portal.standard.isolation").addHandler(peaks)
     with app.app_context():
-        _reset_database(db)
-        seed_demo()
+        _reset(app, db)  # an empty database with the demo seeded
         clerk = db.session.scalar(db.select(User).filter_by(username="clerk"))
         limits = import_limits()
         rows, persons = limits.max_rows, limits.max_person_rows
