@@ -66,7 +66,10 @@ def main():
         with admin_engine.connect() as connection:
             connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
             connection.execute(sa.text(f"CREATE SCHEMA {SCHEMA}"))
-        options = {"connect_args": {"options": f"-csearch_path={SCHEMA},public"}}
+        # every table in the scratch schema, whatever the database's public schema holds (make bench migrates
+        # and seeds it first): create_all looks there, not at public's tables; public for pg_trgm
+        options = {"connect_args": {"options": f"-csearch_path={SCHEMA},public"},
+                   "execution_options": {"schema_translate_map": {None: SCHEMA}}}
     else:
         url = f"sqlite:///{work / 'bench.sqlite3'}"
 
