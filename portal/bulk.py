@@ -91,9 +91,8 @@ class PreparedRows:
         connection = db.session.connection()
         late_values = list(late_values) if self.late else [()] * self.count
         if not self._copy:
-            rows = [dict(row, **dict(zip(self.late, values))) for row, values in zip(self._made, late_values)]
             return connection.execute(sa.insert(self.table).returning(self.table.c.id, sort_by_parameter_order=True),
-                                      rows).scalars().all()
+                                      self._rows(self.late, late_values)).scalars().all()
         ids = connection.execute(sa.text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
                                          "FROM generate_series(1, :count)"),
                                  {"table": self.table.name, "count": self.count}).scalars().all()
@@ -102,9 +101,7 @@ class PreparedRows:
 
     def _insert(self, connection, late, late_values):
         if not self._copy:
-            rows = self._made if not late else \
-                [dict(row, **dict(zip(late, values))) for row, values in zip(self._made, late_values)]
-            connection.execute(sa.insert(self.table), rows)
+            connection.execute(sa.insert(self.table), self._rows(late, late_values))
             return
         if not late:
             lines = (line + "\n" for line in self._made)
@@ -113,6 +110,13 @@ class PreparedRows:
             tab = "\t" if self._names else ""
             lines = (f"{line}{tab}{_copy_fields(values, kinds)}\n" for line, values in zip(self._made, late_values))
         _copy(connection, self.table, self._names + list(late), lines)
+
+
+    def _rows(self, late, late_values):
+        """The rows as dicts with their late values (executemany's parameters, where there is no COPY)."""
+        if not late:
+            return self._made
+        return [dict(row, **dict(zip(late, values))) for row, values in zip(self._made, late_values)]
 
 
 def _kinds(table, names):
@@ -134,8 +138,8 @@ def _copy(connection, table, names, lines):
 
 
 class _CopySource:
-    """COPY's data as psycopg2 reads it, ``size`` characters or a little more at a time, made line by line
-    when asked for: the server stores one chunk while the next is made."""
+    """COPY's data as psycopg2 reads it, ``size`` characters or a little more at a time, each line ended (and
+    its late values appended) only when asked for."""
 
     def __init__(self, lines):
         self._lines = iter(lines)

@@ -81,11 +81,15 @@ def enqueue_task(task):
     """Hand a committed task to its kind's job; if Redis refuses, the row stays queued for resume_stale_tasks."""
     kind, task_id = KINDS[task.kind], task.id
     try:
-        queues.enqueue(kind.job, task_id, queue=kind.queue, job_id=task.job_id,
-                       retry=Retry(max=len(ENQUEUE_RETRY), interval=list(ENQUEUE_RETRY)))
+        queues.enqueue(kind.job, task_id, queue=kind.queue, job_id=task.job_id, retry=_enqueue_retry())
     except Exception:  # the row is durable; the queue is not
         log.exception("could not enqueue %s task %s", task.kind, task_id)
     return db.session.get(Task, task_id)
+
+
+def _enqueue_retry():
+    """RQ's retries of a task's job that raised (ENQUEUE_RETRY)."""
+    return Retry(max=len(ENQUEUE_RETRY), interval=list(ENQUEUE_RETRY))
 
 
 def enqueue_tasks(tasks):
@@ -103,8 +107,7 @@ def enqueue_tasks(tasks):
             continue
         try:
             queue.enqueue_many([queue.prepare_data(KINDS[task.kind].job, (task.id,), job_id=task.job_id,
-                                                   retry=Retry(max=len(ENQUEUE_RETRY), interval=list(ENQUEUE_RETRY)))
-                                for task in queued])
+                                                   retry=_enqueue_retry()) for task in queued])
         except Exception:  # the rows are durable; the queue is not: one by one, each logged if refused
             log.warning("could not enqueue %s tasks in one pipeline; one by one", len(queued), exc_info=True)
             for task in queued:

@@ -278,10 +278,15 @@ class PreparedBatch:
     attachment_counts: list  # each row's number of attachments
 
 
+def _issue_year(row):
+    """The year a checked row's serial is taken in (R1: per authority per year)."""
+    return row.checked.certificate["issue_date"].year
+
+
 def prepare_batch(operator, authority, rows, import_task_id):
     """The work of issuing checked rows that needs no transaction: on a thread of its own this overlaps
     the database's work on the batch before (imports.services). The cleaned values are the check's."""
-    rows = sorted(rows, key=lambda row: row.checked.certificate["issue_date"].year)  # stable: as given in a year
+    rows = sorted(rows, key=_issue_year)  # stable: as given within a year
     values, persons, attachments = [], [], []
     for row in rows:
         options = IssueOptions(import_task_id=import_task_id, import_row_key=row.row_key)
@@ -343,7 +348,7 @@ def _write_batch(operator, authority, prepared, import_task_id):
     14 objects a row made it the import's bottleneck), history, report records, audit; commit."""
     numbered, by_year = [], {}
     for row in prepared.rows:
-        by_year.setdefault(row.checked.certificate["issue_date"].year, []).append(row)
+        by_year.setdefault(_issue_year(row), []).append(row)
     for year, rows in by_year.items():  # in the order prepare_batch sorted them
         last = take_serial(authority.id, year, count=len(rows))
         numbered += [_numbered(authority, row.checked.certificate, serial)

@@ -57,10 +57,10 @@ def add_report(cert, operation):
 def add_reports(certificates, operation):
     """Queue reports of many new certificates, given as (id, column values with 'persons'), in one INSERT."""
     now = utcnow()
-    rows = ({"certificate_id": certificate_id, "operation": operation, "idempotency_key": uuid.uuid4().hex,
+    rows = [{"certificate_id": certificate_id, "operation": operation, "idempotency_key": uuid.uuid4().hex,
              "payload": build_accept_record(values, operation), "state": "pending", "attempts": 0,
-             "next_attempt_at": now, "created_at": now} for certificate_id, values in certificates)
-    bulk.insert_rows(ReportOutbox.__table__, rows)  # each record built as COPY asks for it
+             "next_attempt_at": now, "created_at": now} for certificate_id, values in certificates]
+    bulk.insert_rows(ReportOutbox.__table__, rows)
 
 
 def dispatch():
