@@ -146,39 +146,71 @@ def run_in_child(func: Callable, *args: Any, memory_bytes: int, timeout: float,
     result is over ``max_result_bytes``, ``ChildDied`` when the child ended without an answer (a native
     abort, the memory limit, a signal) or ran out of time (killed).
     """
-    context = _get_context()
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, daemon=True,
-                              args=(sender, memory_bytes, math.ceil(timeout) + 5, max_result_bytes, func, args))
-    started = time.monotonic()
-    process.start()
-    sender.close()  # the child holds the only writer: its death is an EOF here
-    try:
-        if not receiver.poll(timeout):
-            process.kill()
-            raise ChildDied("timeout", None)
+    return start_in_child(func, *args, memory_bytes=memory_bytes, timeout=timeout,
+                          max_result_bytes=max_result_bytes).answer()
+
+
+def start_in_child(func: Callable, *args: Any, memory_bytes: int, timeout: float,
+                   max_result_bytes: int = 1 << 30) -> "ChildRun":
+    """``run_in_child`` begun and not waited for: the caller goes on (another child beside it, on another core)
+    and takes the answer from the ``ChildRun`` — or stops it, no longer wanting it."""
+    return ChildRun(func, args, memory_bytes, timeout, max_result_bytes)
+
+
+class ChildRun:
+    """One child running ``func(*args)`` (``start_in_child``); ``answer()`` once, or ``stop()``."""
+
+    def __init__(self, func, args, memory_bytes, timeout, max_result_bytes):
+        context = _get_context()
+        self._name = getattr(func, "__name__", func)
+        self._receiver, sender = context.Pipe(duplex=False)
+        self._process = context.Process(target=_child, daemon=True, args=(
+            sender, memory_bytes, math.ceil(timeout) + 5, max_result_bytes, func, args))
+        self._max_result_bytes = max_result_bytes
+        self._started = time.monotonic()
+        self._deadline = self._started + timeout  # the time runs from the start, whatever the caller did since
+        self._process.start()
+        sender.close()  # the child holds the only writer: its death is an EOF here
+        self._answered = False
+        self.usage: ChildUsage | None = None
+        self.answer_size = 0  # the bytes of the answer (its JSON)
+
+    def answer(self) -> Any:
+        """The child's answer, waited for until its time is up; raises as ``run_in_child`` does."""
         try:
-            answer = decode_data(receiver.recv_bytes(max_result_bytes + 1024))
-        except (EOFError, OSError):
-            process.join(5)
-            raise ChildDied("died", process.exitcode) from None
-        try:
-            peak, cpu = receiver.recv_bytes(64).split()
-            peak, cpu = int(peak), float(cpu)
-        except (EOFError, OSError, ValueError):
-            peak, cpu = 0, 0.0
-    finally:
-        receiver.close()
-        process.join(5)
-        if process.is_alive():
-            process.kill()
-            process.join()
-    global last_usage
-    last_usage = ChildUsage(time.monotonic() - started, cpu, peak)
-    log.info("%s ran in a child process: %.2f s (CPU %.2f s), peak RSS %.0f MB", getattr(func, "__name__", func),
-             last_usage.seconds, cpu, peak / 1048576)
-    if "failed" in answer:
-        raise ChildFailed(*answer["failed"])
-    if "too_large" in answer:
-        raise ResultTooLarge(answer["too_large"])
-    return answer["value"]
+            if not self._receiver.poll(max(self._deadline - time.monotonic(), 0)):
+                self._process.kill()
+                raise ChildDied("timeout", None)
+            try:
+                data = self._receiver.recv_bytes(self._max_result_bytes + 1024)
+            except (EOFError, OSError):
+                self._process.join(5)
+                raise ChildDied("died", self._process.exitcode) from None
+            self._answered, self.answer_size = True, len(data)
+            answer = decode_data(data)
+            del data
+            try:
+                peak, cpu = self._receiver.recv_bytes(64).split()
+                peak, cpu = int(peak), float(cpu)
+            except (EOFError, OSError, ValueError):
+                peak, cpu = 0, 0.0
+        finally:
+            self.stop()
+        global last_usage
+        self.usage = last_usage = ChildUsage(time.monotonic() - self._started, cpu, peak)
+        log.info("%s ran in a child process: %.2f s (CPU %.2f s), peak RSS %.0f MB", self._name,
+                 self.usage.seconds, cpu, peak / 1048576)
+        if "failed" in answer:
+            raise ChildFailed(*answer["failed"])
+        if "too_large" in answer:
+            raise ResultTooLarge(answer["too_large"])
+        return answer["value"]
+
+    def stop(self) -> None:
+        """End the child — at once if it has not answered (its answer is no longer wanted) — and close the
+        pipe; stopping twice does nothing more."""
+        self._receiver.close()
+        self._process.join(5 if self._answered else 0)  # one that answered exits by itself
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()

@@ -34,7 +34,7 @@ from typing import BinaryIO, Iterable, Iterator, Sequence
 from . import codes
 from .fields import (ATTACHMENTS_FIELD, EXAMPLE_CERTIFICATE, EXAMPLE_PERSONS, EXAMPLE_SEQ, FIELDS, PERSON_FIELDS,
                      PERSON_SEQ_FIELD, SEQ_FIELD, FieldDef)
-from .isolation import ChildDied, ChildFailed, ResultTooLarge, decode_data, encode_data, run_in_child
+from .isolation import ChildDied, ChildFailed, ResultTooLarge, decode_data, encode_data, start_in_child
 from .normalize import clean_record_number, clean_seq, clean_text, parse_date, split_attachments
 from .rules import (CheckContext, CheckedCertificate, RuleError, attachment_too_large, check_and_clean,
                     check_person_row, rule_r12_same_file)
@@ -720,7 +720,8 @@ def _open(source: bytes, limits: ImportLimits, answer: str = "rows", sheets: byt
 
 def _read_isolated(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: str, tmp: str, limits: ImportLimits,
                    answer: str):
-    """Unpack the workbook into ``tmp`` and read it in the reader's child (``_read_workbook``)."""
+    """Unpack the workbook into ``tmp`` and read its two data sheets, each in a reader's child of its own
+    (``_read_sheet``), side by side: on two cores the read takes the time of the larger sheet, not of both."""
     path = os.path.join(tmp, "workbook.xlsx")
     with open(path, "wb") as out:
         try:
@@ -730,11 +731,35 @@ def _read_isolated(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: str, tmp: s
     with open(path, "rb") as fh:
         if fh.read(8) == _OLE_MAGIC:
             raise _refuse(f"工作簿“{book}”设置了打开密码（已加密）或不是 .xlsx 格式，请取消密码、另存为 .xlsx 后重新上传")
-    keep_path = os.path.join(tmp, "sheets.json.z") if answer == "keep" else None
+    keep_paths = [os.path.join(tmp, f"sheet{which}.json.z") if answer == "keep" else None for which in (0, 1)]
+    readers = [start_in_child(_read_sheet, path, book, which, limits, answer != "rows", keep_paths[which],
+                              memory_bytes=limits.reader_memory_bytes, timeout=limits.reader_timeout,
+                              max_result_bytes=limits.max_read_bytes) for which in (0, 1)]
+    try:  # the 证照信息 sheet's refusal first, as one child reading both sheets in turn refused
+        answers = [_sheet_answer(reader, book, limits) for reader in readers]
+    finally:
+        for reader in readers:  # the other child, when one refused, is not waited for
+            reader.stop()
+    # what the two hand back together is held to the one bound (an upload accepted here reads in the worker too)
+    size = sum(reader.answer_size for reader in readers) if answer == "rows" else sum(a[1] for a in answers)
+    if size > limits.max_read_bytes:
+        raise _too_much_content(size, limits)
+    if answer == "rows":
+        return answers
+    count = answers[0][0]
+    if keep_paths[0] is None:
+        return count
+    kept = b""
+    for keep_path in keep_paths:  # written by the children, each bounded there by max_read_bytes
+        with open(keep_path, "rb") as fh:
+            kept += fh.read()
+    return CheckedUpload(count, kept)
+
+
+def _sheet_answer(reader, book: str, limits: ImportLimits):
+    """A reader child's answer, or the ImportRefused that says why there is none."""
     try:
-        read = run_in_child(_read_workbook, path, book, limits, answer != "rows", keep_path,
-                            memory_bytes=limits.reader_memory_bytes, timeout=limits.reader_timeout,
-                            max_result_bytes=limits.max_read_bytes)
+        return reader.answer()
     except ResultTooLarge as too_large:
         raise _too_much_content(too_large.size, limits) from None
     except ChildFailed as failed:
@@ -745,19 +770,25 @@ def _read_isolated(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: str, tmp: s
         raise _cannot_read(book, "内存") from None
     except ChildDied as died:
         raise _cannot_read(book, "时间" if died.reason == "timeout" else "内存") from None
-    if keep_path is None:
-        return read
-    with open(keep_path, "rb") as fh:  # written by the child, bounded there by max_read_bytes
-        return CheckedUpload(read, fh.read())
 
 
 def _kept_sheets(sheets: bytes, limits: ImportLimits) -> list:
-    """The two sheets a ``CheckedUpload`` kept, decompressed within the same bound as a fresh read."""
-    inflate = zlib.decompressobj()
-    data = inflate.decompress(sheets, limits.max_read_bytes + 1)
-    if len(data) > limits.max_read_bytes or not inflate.eof:
-        raise _too_much_content(len(data), limits)
-    return decode_data(data)
+    """The two sheets a ``CheckedUpload`` kept — one compressed JSON stream a sheet, back to back —,
+    decompressed within the same bound as a fresh read."""
+    parts, rest, size = [], sheets, 0
+    while rest and len(parts) < 2:
+        inflate = zlib.decompressobj()
+        data = inflate.decompress(rest, limits.max_read_bytes - size + 1)
+        size += len(data)
+        if size > limits.max_read_bytes or not inflate.eof:
+            raise _too_much_content(size, limits)
+        parts.append(decode_data(data))
+        rest = inflate.unused_data
+    if len(parts) == 1 and len(parts[0]) == 2:  # kept before each sheet had its reader: both in one stream
+        return parts[0]
+    if len(parts) != 2 or rest:
+        raise _refuse("导入任务保存的工作簿内容已损坏，请重新上传导入文件")
+    return parts
 
 
 def _size(n: int) -> str:
@@ -804,16 +835,18 @@ def _beyond(sheet: str, beyond: SheetBeyond, limits: ImportLimits, width: int) -
 _DAMAGED = "无法读取工作簿“{book}”的内容，文件可能已损坏：请用 Excel/WPS 打开后另存为 .xlsx 再上传"
 
 
-def _read_workbook(path: str, book: str, limits: ImportLimits, count_only: bool, keep_path: str | None = None):
-    """The reader child's work: scan both data sheets within the limits, then read them with calamine.
+def _read_sheet(path: str, book: str, which: int, limits: ImportLimits, count_only: bool,
+                keep_path: str | None = None):
+    """A reader child's work: scan one data sheet (``which``: 0 证照信息, 1 人员信息) within the limits, then
+    read it with calamine.
 
-    Returns the two ``_SheetData`` (or, ``count_only``, the number of certificate rows); ``ImportRefused``
-    for a workbook beyond the limits or unreadable. ``keep_path``: also write the two sheets there, as
-    compressed JSON (``_kept_sheets`` reads them)."""
+    Returns the ``_SheetData`` as JSON or, ``count_only``, [its rows (certificate rows without the example),
+    the bytes of that JSON]; ``ImportRefused`` for a workbook beyond the limits or unreadable. ``keep_path``:
+    also write the JSON there, compressed (``_kept_sheets`` reads it)."""
     # (sheet, its columns, its row limit, the template's example rows it may still hold)
-    sheets = ((CERT_SHEET, CERT_COLUMNS, limits.max_rows, 1),
-              (PERSON_SHEET, PERSON_COLUMNS, limits.max_person_rows, len(EXAMPLE_PERSONS)))
-    scans = {}
+    sheet, columns, max_rows, examples = (
+        (CERT_SHEET, CERT_COLUMNS, limits.max_rows, 1),
+        (PERSON_SHEET, PERSON_COLUMNS, limits.max_person_rows, len(EXAMPLE_PERSONS)))[which]
     try:
         with zipfile.ZipFile(path) as zf:
             parts = zf.infolist()
@@ -823,16 +856,15 @@ def _read_workbook(path: str, book: str, limits: ImportLimits, count_only: bool,
             if any(p.flag_bits & 0x1 for p in parts):
                 raise _refuse(f"工作簿“{book}”设置了密码（已加密），请取消密码、另存为 .xlsx 后重新上传")
             members = sheet_members(zf)
-            for sheet, columns, max_rows, examples in sheets:
-                if sheet not in members:
-                    raise _missing_sheet(sheet)
-                try:
-                    with zf.open(members[sheet]) as stream:
-                        scans[sheet] = scan_sheet(stream, max_rows=max_rows + 1 + examples,
-                                                  last_row=_row_bound(max_rows + examples),
-                                                  last_column=len(columns) + 1 + SPARE_COLUMNS)
-                except SheetBeyond as beyond:
-                    raise _beyond(sheet, beyond, limits, len(columns)) from None
+            if sheet not in members:
+                raise _missing_sheet(sheet)
+            try:
+                with zf.open(members[sheet]) as stream:
+                    scan = scan_sheet(stream, max_rows=max_rows + 1 + examples,
+                                      last_row=_row_bound(max_rows + examples),
+                                      last_column=len(columns) + 1 + SPARE_COLUMNS)
+            except SheetBeyond as beyond:
+                raise _beyond(sheet, beyond, limits, len(columns)) from None
     except ImportRefused:
         raise
     except (XlsxUnreadable, zipfile.BadZipFile, KeyError, OSError, EOFError, NotImplementedError, ValueError):
@@ -843,30 +875,30 @@ def _read_workbook(path: str, book: str, limits: ImportLimits, count_only: bool,
     except Exception:
         raise _refuse(_DAMAGED.format(book=book)) from None
     try:
-        certs, persons = (_sheet_rows(wb, sheet, columns, scans[sheet].formulas)
-                          for sheet, columns, _, _ in sheets)
+        read = _sheet_rows(wb, sheet, columns, scan.formulas)
     except ImportRefused:
         raise
     except Exception:
         raise _refuse(_DAMAGED.format(book=book)) from None
     finally:
         wb.close()
-    if len(persons.rows) > limits.max_person_rows + len(EXAMPLE_PERSONS):
-        raise _too_many_rows(PERSON_SHEET, limits, len(persons.rows))
-    examples = sum(1 for _, row in certs.rows if _is_example(row, certs.columns))
-    count = len(certs.rows) - examples
-    if count > limits.max_rows:
-        raise _too_many_rows(CERT_SHEET, limits, count)
-    sheets_read = [certs.to_json(), persons.to_json()]
+    if which == 0:
+        count = len(read.rows) - sum(1 for _, row in read.rows if _is_example(row, read.columns))
+        if count > limits.max_rows:
+            raise _too_many_rows(CERT_SHEET, limits, count)
+    else:
+        count = len(read.rows)
+        if count > limits.max_person_rows + len(EXAMPLE_PERSONS):
+            raise _too_many_rows(PERSON_SHEET, limits, count)
     if not count_only:
-        return sheets_read  # run_in_child bounds what it hands back (max_read_bytes)
-    data = encode_data(sheets_read)
+        return read.to_json()  # the ChildRun bounds what it hands back (max_read_bytes)
+    data = encode_data(read.to_json())
     if len(data) > limits.max_read_bytes:  # the same bound: an upload accepted here reads in the worker too
         raise _too_much_content(len(data), limits)
     if keep_path is not None:
         with open(keep_path, "wb") as out:
             out.write(zlib.compress(data, 1))
-    return count
+    return [count, len(data)]
 
 
 # ---------------------------------------------------------------------------------------------- checking

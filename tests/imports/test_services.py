@@ -167,12 +167,14 @@ def test_the_worker_takes_the_sheets_read_by_the_upload_check_and_does_not_read_
         user, monkeypatch):
     from portal.standard import workbook
     reads = []
-    real = workbook.run_in_child
-    monkeypatch.setattr(workbook, "run_in_child", lambda *a, **kw: reads.append(a[0].__name__) or real(*a, **kw))
+    real = workbook.start_in_child
+    monkeypatch.setattr(workbook, "start_in_child",
+                        lambda *a, **kw: reads.append((a[0].__name__, a[3])) or real(*a, **kw))
     task = start_import(user("clerk"), "导入.zip", import_zip(valid_rows(count=2)), enqueue=False)
-    assert reads == ["_read_workbook"] and storage.path_of(services.sheets_path(task.upload_path)).exists()
+    both_sheets = [("_read_sheet", 0), ("_read_sheet", 1)]
+    assert reads == both_sheets and storage.path_of(services.sheets_path(task.upload_path)).exists()
     result = run_import(task.id)
-    assert (result.state, result.succeeded, reads) == ("done", 2, ["_read_workbook"])
+    assert (result.state, result.succeeded, reads) == ("done", 2, both_sheets)
 
 
 def test_an_upload_stored_without_kept_sheets_is_read_again(user):

@@ -133,7 +133,7 @@ def test_the_sheets_kept_by_the_upload_check_give_what_a_second_read_would_witho
 
     def no_second_read(*_args, **_kwargs):
         raise AssertionError("the workbook was read again")
-    monkeypatch.setattr(workbook, "run_in_child", no_second_read)
+    monkeypatch.setattr(workbook, "start_in_child", no_second_read)
     kept = open_import_zip(data, sheets=checked.sheets)
     assert _row_facts(kept) == _row_facts(fresh)
     assert any(p.rule == "FORMAT" and "公式" in p.message for r in kept.rows() for p in r.problems)
