@@ -155,6 +155,24 @@ def test_a_row_that_crashes_is_rolled_back_and_the_others_go_on(run, monkeypatch
     assert [c.import_row_key for c in _certificates()] == ["2", "4"]
 
 
+def test_an_import_runs_with_rare_garbage_collections_and_gives_the_process_its_thresholds_back(run, monkeypatch):
+    import gc
+    before, seen = gc.get_threshold(), []
+    real = services.open_upload
+
+    def observed(*args):
+        seen.append(gc.get_threshold())
+        return real(*args)
+    monkeypatch.setattr(services, "open_upload", observed)
+    assert run(import_zip(valid_rows(count=1))).state == "done"
+    assert seen == [services.IMPORT_GC_THRESHOLDS] and gc.get_threshold() == before
+
+    def broken(*_args):
+        raise OSError("storage unreachable")
+    monkeypatch.setattr(services, "open_upload", broken)  # however the run ends
+    assert run(import_zip(valid_rows(count=1))).state == "failed" and gc.get_threshold() == before
+
+
 def test_a_crash_of_the_whole_task_marks_it_failed_with_the_reason(run, monkeypatch):
     def broken(_data, _sheets=None):
         raise OSError("storage unreachable")
