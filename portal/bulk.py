@@ -40,17 +40,22 @@ def _text(value, is_json):
     return str(value)
 
 
-def _copy_fields(values, kinds):
-    """Values as COPY text fields joined by tabs (no line end): ``values`` in column order, ``kinds`` whether
-    each column is JSON. Texts, most values, are taken as they are; the fields are searched once for
-    characters to escape, not each value."""
-    fields = [value if type(value) is str and not is_json else _text(value, is_json)
-              for value, is_json in zip(values, kinds)]
-    if _SPECIAL.search("".join(filter(None, fields))):
-        fields = [None if field is None else _escaped(field) for field in fields]
-    if None in fields:
-        fields = ["\\N" if field is None else field for field in fields]
-    return "\t".join(fields)
+def _copy_lines(rows, kinds):
+    """Rows (tuples in column order) as COPY text lines joined by tabs (no line ends); ``kinds``: whether each
+    column is JSON. Made a column at a time, as most columns are text only: such a column is taken as it is
+    and searched once for characters to escape, not each value; a column of integers only is made text at
+    once."""
+    columns = list(zip(*rows))
+    for i, (column, is_json) in enumerate(zip(columns, kinds)):
+        types = set(map(type, column))
+        if types == {str} and not is_json:
+            if _SPECIAL.search("".join(column)):
+                columns[i] = [_escaped(value) for value in column]
+        elif types == {int} and not is_json:  # ids, positions: nothing to escape
+            columns[i] = list(map(str, column))
+        else:
+            columns[i] = ["\\N" if value is None else _escaped(_text(value, is_json)) for value in column]
+    return list(map("\t".join, zip(*columns)))
 
 
 class PreparedRows:
@@ -72,9 +77,8 @@ class PreparedRows:
         if not self._copy:
             self._made = [with_defaults(row) for row in rows]
             return
-        kinds = _kinds(table, self._names)
         values = _getter(self._names)
-        self._made = [_copy_fields(values(with_defaults(row)), kinds) for row in rows]
+        self._made = _copy_lines([values(with_defaults(row)) for row in rows], _kinds(table, self._names))
 
     def insert(self, late_values=()):
         """Insert the rows in the current transaction, each with its ``late`` values (a tuple in the order of
@@ -106,9 +110,9 @@ class PreparedRows:
         if not late:
             lines = (line + "\n" for line in self._made)
         else:
-            kinds = _kinds(self.table, late)
             tab = "\t" if self._names else ""
-            lines = (f"{line}{tab}{_copy_fields(values, kinds)}\n" for line, values in zip(self._made, late_values))
+            lines = (f"{line}{tab}{late_line}\n" for line, late_line
+                     in zip(self._made, _copy_lines(list(late_values), _kinds(self.table, late))))
         _copy(connection, self.table, self._names + list(late), lines)
 
 

@@ -10,11 +10,12 @@ from portal.extensions import db
 def test_every_value_is_stored_as_given_control_characters_json_dates_and_nulls_included(app):
     table = sa.Table("bulk_probe", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
                      sa.Column("text", sa.Text), sa.Column("data", sa.JSON), sa.Column("day", sa.Date),
-                     sa.Column("flag", sa.Boolean))
+                     sa.Column("flag", sa.Boolean), sa.Column("name", sa.Text))
+    # (name: a column of texts only, one of them to escape; text: texts, one to escape, and a null)
     rows = [{"id": 1, "text": "制表\t换行\n回车\r反斜杠\\N 结束", "data": {"名称": "a\tb", "n": [1, None]},
-             "day": date(2025, 6, 1), "flag": True},
-            {"id": 2, "text": "山西测试建筑工程有限公司", "data": None, "day": None, "flag": False},
-            {"id": 3, "text": None, "data": [], "day": date(2026, 1, 31), "flag": None}]
+             "day": date(2025, 6, 1), "flag": True, "name": "张三"},
+            {"id": 2, "text": "山西测试建筑工程有限公司", "data": None, "day": None, "flag": False, "name": "李\\四\n"},
+            {"id": 3, "text": None, "data": [], "day": date(2026, 1, 31), "flag": None, "name": ""}]
     table.create(db.session.connection())
     try:
         bulk.insert_rows(table, rows)
