@@ -7,6 +7,7 @@ from datetime import datetime
 import re
 import struct
 import zipfile
+import zlib
 
 import openpyxl
 import pytest
@@ -105,6 +106,34 @@ def test_more_content_than_the_rows_can_hold_is_refused():
     long_name = valid_certificate(project_name="很长的工程名称" * 1000)
     message = _refused(_zip(filled_workbook([(2, long_name, valid_persons())])), limits)
     assert "工作簿中的内容过多" in message and "每个文件最多 0 MB" not in message and "分成几个文件" in message
+
+
+def test_the_two_sheets_are_held_to_the_read_limit_together_though_each_is_read_apart():
+    limits = ImportLimits(max_rows=2, max_person_rows=30)  # 10,000 bytes read back, both sheets together
+    persons = [dict(p, name=p["name"] + "名" * 50) for p in valid_persons()]  # some 3 KB of persons
+    xlsx = filled_workbook([(2, valid_certificate(project_name="工" * 1800), persons)])  # some 7 KB of the row
+    assert "工作簿中的内容过多" in _refused(_zip(xlsx), limits)
+    with pytest.raises(ImportRefused, match="工作簿中的内容过多"):
+        check_import_upload(_zip(xlsx), limits)
+    assert count_import_rows(_zip(xlsx)) == 1  # under the default limits it is a good file
+
+
+def test_each_sheet_is_refused_for_its_own_reason_and_the_certificate_sheet_speaks_first():
+    far_person = with_rows(template_workbook_bytes(), PERSON_SHEET, f'<row r="900000">{inline_cell("A900000", "x")}</row>')
+    assert "工作表“人员信息”的单元格 A900000 有内容" in _refused(_zip(far_person))
+    both = with_rows(far_person, CERT_SHEET, f'<row r="12000">{inline_cell("A12000", "x")}</row>')
+    assert "工作表“证照信息”的单元格 A12000 有内容" in _refused(_zip(both))
+
+
+def test_sheets_kept_in_one_stream_before_each_sheet_had_its_reader_still_read():
+    from portal.standard.isolation import decode_data, encode_data
+    data = _zip(filled_workbook(_rows(2)))
+    kept = check_import_upload(data).sheets
+    first = zlib.decompressobj()
+    certs = decode_data(first.decompress(kept))
+    persons = decode_data(zlib.decompress(first.unused_data))
+    one_stream = zlib.compress(encode_data([certs, persons]))
+    assert _row_facts(open_import_zip(data, sheets=one_stream)) == _row_facts(open_import_zip(data))
 
 
 def test_a_dtd_in_a_sheet_is_refused():
