@@ -7,8 +7,8 @@ valid and issuable for Taiyuan: unique 备案编号, 12 people a row, the 1108/1
 simulator's registry (the lookup is cached per task).
 
 1. check + store, in this process: the upload check (``start_import``: the zip checked, the workbook scanned
-   and read once in the reader's child) and the import task (``run_import``: every row checked and issued,
-   the PDFs only queued). Target ≥ 1,000 rows/s on PostgreSQL.
+   and read once, each data sheet in a reader child of its own) and the import task (``run_import``: every
+   row checked and issued, the PDFs only queued). Target ≥ 1,000 rows/s on PostgreSQL.
 2. end to end (PostgreSQL + Redis): the same file uploaded into an empty database while two
    ``rq worker -w jobs.worker.PortalWorker default pdf reports`` processes run, until the task is done,
    every certificate's PDF is sealed and signed and every report is queued (its outbox row); then on until

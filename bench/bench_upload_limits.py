@@ -3,9 +3,10 @@
 Run: ``python bench/bench_upload_limits.py``. Builds (cached in the temp dir) the largest allowed file —
 IMPORT_MAX_ROWS certificates (10,000) with IMPORT_MAX_PERSON_ROWS people (200,000, 20 a certificate) — and a
 second one padded towards the read limit (1,000 more characters in every 工程项目地址), then checks each as the
-upload does (``count_import_rows``: the rows stay in the reader's child) and as ``certs check`` does (every
-rule on every row, this process holding the rows). Measures the peak RSS of this process (the web / CLI
-process) and of the reader's child (it reports its own), the cost of a reader child per upload, and the
+upload does (``count_import_rows``: the rows stay in the reader children, one a data sheet, side by side)
+and as ``certs check`` does (every rule on every row, this process holding the rows). Measures the peak RSS
+of this process (the web / CLI process) and of the reader children together (each reports its own), the
+cost of a reader child per upload, and the
 refusal of the issue's 22 KB sheet-dimension bomb.
 Target: peak < 1 GB in every process.
 """
@@ -109,22 +110,23 @@ def main() -> int:
                 print(f"generated {path} ({os.path.getsize(path) / 1e6:.1f} MB) in {time.perf_counter() - t:.0f} s")
             data = open(path, "rb").read()
             try:
-                t = time.perf_counter()
+                # the two reader children of a read (one a data sheet) run at once: their peaks add up
+                t, before = time.perf_counter(), len(peaks.peaks)
                 count = count_import_rows(data, limits)
-                upload_s, upload_child = time.perf_counter() - t, peaks.peaks[-1]
+                upload_s, upload_child = time.perf_counter() - t, sum(peaks.peaks[before:])
                 upload_self = _rss_mb()
-                t = time.perf_counter()
+                t, before = time.perf_counter(), len(peaks.peaks)
                 report = check_upload(clerk, data)
-                check_s, check_child = time.perf_counter() - t, peaks.peaks[-1]
+                check_s, check_child = time.perf_counter() - t, sum(peaks.peaks[before:])
             except ImportRefused as refused:
                 print(f"{name}: REFUSED ({refused.message}) — the bench file no longer fits the limits")
                 return 1
             check_self = _rss_mb()
             worst = max(worst, upload_child, check_child, check_self)
             print(f"{name} ({os.path.getsize(path) / 1e6:.1f} MB zip, {count:,} rows): upload check {upload_s:.1f} s, "
-                  f"reader child peak {upload_child:.0f} MB, this process {upload_self:.0f} MB; "
+                  f"reader children's peaks together {upload_child:.0f} MB, this process {upload_self:.0f} MB; "
                   f"certs check {check_s:.1f} s ({report.valid:,} valid, {report.invalid:,} invalid), "
-                  f"reader child peak {check_child:.0f} MB, this process peak {check_self:.0f} MB")
+                  f"reader children's peaks together {check_child:.0f} MB, this process peak {check_self:.0f} MB")
         print(f"peak memory of checking the largest allowed file: {worst:.0f} MB {_verdict(worst)}")
     return 0
 

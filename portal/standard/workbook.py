@@ -12,8 +12,9 @@
 Reading is bounded whatever the file says. The zip is checked from its central directory and read with
 hard caps; the workbook is read with python-calamine (~15× faster than openpyxl), which aborts its process
 natively when a sheet's last cell asks for a grid it cannot allocate: so the sheets are first scanned
-(``xlsx_scan``), refused beyond the template's columns and the row limit, and then read in a child process
-with an address-space limit (``isolation``); a child that dies is a refused file, never a dead server.
+(``xlsx_scan``), refused beyond the template's columns and the row limit, and then read, each data sheet
+in a child process of its own (the two side by side) with an address-space limit (``isolation``); a child
+that dies is a refused file, never a dead server.
 """
 from __future__ import annotations
 
@@ -74,12 +75,12 @@ class ImportLimits:
     max_person_rows: int = DEFAULT_MAX_ROWS * PERSONS_PER_CERTIFICATE
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES  # one attachment
     max_workbook_bytes: int = 400 * 1024 * 1024  # the .xlsx's own parts together, inflated
-    reader_memory_bytes: int = 900 * 1024 * 1024  # address space of the child that reads the workbook
+    reader_memory_bytes: int = 900 * 1024 * 1024  # address space of each child that reads a sheet
     reader_timeout: float = 120.0  # seconds
 
     @property
     def max_read_bytes(self) -> int:
-        """The most the reader's child may hand back (the two data sheets' rows, as JSON)."""
+        """The most the reader children may hand back (the two data sheets' rows, as JSON, together)."""
         return self.max_rows * READ_BYTES_PER_CERTIFICATE + self.max_person_rows * READ_BYTES_PER_PERSON
 
 
@@ -527,7 +528,7 @@ class _SheetData:
     formulas: dict[int, list[tuple[str, str]]]  # excel row → [(field key, cell reference)] without a value
 
     def to_json(self) -> list:
-        """As the reader's child hands it back (JSON: the formulas' row numbers cannot be object keys)."""
+        """As a reader child hands it back (JSON: the formulas' row numbers cannot be object keys)."""
         return [self.rows, self.columns, list(self.formulas.items())]
 
     @classmethod
@@ -600,14 +601,14 @@ def open_import_zip(path: str | os.PathLike | bytes | BinaryIO, limits: ImportLi
 
 def count_import_rows(path: str | os.PathLike | bytes | BinaryIO, limits: ImportLimits | None = None) -> int:
     """Every check of ``open_import_zip``, answering only the number of certificate rows: the rows stay in
-    the reader's child process, so the web request that accepts an upload never holds them."""
+    the reader children, so the web request that accepts an upload never holds them."""
     return _checked(path, limits or ImportLimits(), "count")
 
 
 @dataclass(frozen=True)
 class CheckedUpload:
     """An upload that passed every check of ``open_import_zip``: its number of certificate rows, and its two
-    data sheets as the reader's child read them — compressed JSON, never Python objects in the caller (a
+    data sheets as the reader children read them — compressed JSON, never Python objects in the caller (a
     10,000-row file: some 2 MB) — for ``open_import_zip(…, sheets=…)`` to use instead of reading again."""
 
     count: int
