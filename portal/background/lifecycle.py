@@ -45,7 +45,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import redis
 import sqlalchemy as sa
@@ -53,6 +53,7 @@ from flask import current_app
 from rq import Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.registry import ScheduledJobRegistry
 
 from portal.background import queues
 from portal.background.models import KINDS, Task
@@ -289,10 +290,21 @@ class _Heartbeat:
         self._stop.set()
 
 
-def _job_waiting(job_id):
-    """Does RQ still hold this job, waiting for a worker?"""
+def _job_waiting(job_id, stale):
+    """Does RQ still hold this job, waiting for a worker? A job RQ retries later (SCHEDULED: after it raised,
+    or found abandoned by a killed worker) waits only until it is `stale` (a timedelta) overdue. RQ's scheduler
+    enqueues a due job within seconds; but when a crash took the scheduler with its worker, its lock outlives
+    it (61 s), and a new worker asks for the lock again only at its maintenance, every 10 minutes."""
     try:
-        return Job.fetch(job_id, connection=queues.connection()).get_status() in _WAITING
+        job = Job.fetch(job_id, connection=queues.connection())
+        status = job.get_status()
+        if status != JobStatus.SCHEDULED:
+            return status in _WAITING
+        try:
+            due = ScheduledJobRegistry(job.origin, connection=queues.connection()).get_scheduled_time(job)
+        except NoSuchJobError:  # scheduled, yet in no schedule: nothing will enqueue it
+            return False
+        return due >= datetime.now(timezone.utc) - stale  # RQ's time: the real one, not the business clock's
     except NoSuchJobError:
         return False
     except Exception:  # Redis unreachable: the job may be lost with it; a second delivery is harmless
@@ -305,14 +317,15 @@ def resume_stale_tasks(minutes=None):
     TASK_STALE_SECONDS), whose job was lost (queued that long, no waiting RQ job) or whose retry after an
     infrastructure failure is due; returns their ids. Safe: jobs are idempotent."""
     now = utcnow()
-    limit = now - timedelta(minutes=stale_minutes() if minutes is None else minutes)
+    stale = timedelta(minutes=stale_minutes() if minutes is None else minutes)
+    limit = now - stale
     candidates = db.session.execute(sa.select(Task.id, Task.kind, Task.state, Task.job_id).where(sa.or_(
         sa.and_(Task.state == "running", _last_sign_of_life() < limit),
         sa.and_(Task.state == "queued", Task.created_at < limit),
         sa.and_(Task.state == "retry", Task.retry_at <= now))).order_by(Task.id)).all()
     resumed = []
     for task_id, kind, state, job_id in candidates:
-        if state == "queued" and job_id and _job_waiting(job_id):
+        if state == "queued" and job_id and _job_waiting(job_id, stale):
             continue  # only waiting for a free worker
         if not _requeue(task_id, kind, state, job_id, limit):
             continue
