@@ -78,7 +78,7 @@ def main() -> int:
         limits = import_limits()
         rows, persons = limits.max_rows, limits.max_person_rows
         print(f"limits: {rows:,} certificates, {persons:,} people, read back at most "
-              f"{limits.max_read_bytes / 1048576:.0f} MB, reader child {limits.reader_memory_bytes / 1048576:.0f} MB")
+              f"{limits.max_read_bytes / 1048576:.0f} MB, each reader child {limits.reader_memory_bytes / 1048576:.0f} MB")
 
         t = time.perf_counter()
         run_in_child(len, b"x", memory_bytes=limits.reader_memory_bytes, timeout=60)
