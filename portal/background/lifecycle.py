@@ -68,7 +68,7 @@ TASK_MAX_ATTEMPTS = 5  # runs of a task cut short by the infrastructure; the las
 ENQUEUE_RETRY = (5, 30, 120)  # RQ re-runs a job that raised (e.g. the database was down at its claim)
 PROGRESS_EVERY_ROWS = 25  # commit counts + heartbeat at least this often …
 PROGRESS_EVERY_SECONDS = 1.0  # … or this often, whichever comes first
-_WAITING = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+_WAITING = {JobStatus.QUEUED, JobStatus.DEFERRED}  # and SCHEDULED, while not overdue (_job_waiting)
 
 
 def start_task(kind, **columns):
