@@ -102,7 +102,7 @@ def check_and_store(app, db, path: str) -> bool:
     wall = time.perf_counter()
     isolation.run_in_child(os.getpid, memory_bytes=1 << 30, timeout=60)
     print(f"  the reader's forkserver started (once a process, at its first upload): {time.perf_counter() - wall:.1f} s")
-    readers = _ReaderChildren()
+    readers = ReaderChildren()
     logging.getLogger(isolation.__name__).addHandler(readers)
     wall, cpu = time.perf_counter(), _cpu()
     task = start_import(clerk, os.path.basename(path), data, enqueue=False)
@@ -245,7 +245,7 @@ def end_to_end(app, db, path: str, timeout: float) -> bool:
     return done
 
 
-class _ReaderChildren(logging.Handler):
+class ReaderChildren(logging.Handler):
     """The CPU seconds and peak RSS (MB) of each reader child, as portal.standard.isolation logs them."""
 
     def __init__(self):

@@ -35,18 +35,6 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
 
 
-class ChildPeaks(logging.Handler):
-    """The peak RSS (MB) each reader child reports (portal.standard.isolation logs it)."""
-
-    def __init__(self):
-        super().__init__()
-        self.peaks = []
-
-    def emit(self, record):
-        if record.msg.startswith("%s ran in a child process"):
-            self.peaks.append(record.args[-1])  # the last argument: the peak RSS in MB
-
-
 def _verdict(mb: float) -> str:
     return f"(target < 1024 MB) {'OK' if mb < 1024 else 'ABOVE TARGET'}"
 
@@ -57,7 +45,7 @@ def main() -> int:
         return 0
     workdir = tempfile.mkdtemp(prefix="bench_limits_")
     sys.path.insert(0, os.path.join(ROOT, "bench"))
-    from bench_import import _reset, _setup_environment
+    from bench_import import ReaderChildren, _reset, _setup_environment
     _setup_environment(workdir)
     os.environ["DATABASE_URL"] = f"sqlite:///{os.path.join(workdir, 'bench.sqlite3')}"
 
@@ -70,7 +58,7 @@ def main() -> int:
     from tests.standard.factories import inline_cell, with_rows, zip_bytes
 
     app = create_app()
-    peaks = ChildPeaks()
+    peaks = ReaderChildren()
     logging.getLogger("portal.standard.isolation").addHandler(peaks)
     with app.app_context():
         _reset(app, db)  # an empty database with the demo seeded

@@ -115,7 +115,6 @@ class PreparedRows:
                      in zip(self._made, _copy_lines(list(late_values), _kinds(self.table, late))))
         _copy(connection, self.table, self._names + list(late), lines)
 
-
     def _rows(self, late, late_values):
         """The rows as dicts with their late values (executemany's parameters, where there is no COPY)."""
         if not late:

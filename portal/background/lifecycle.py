@@ -301,7 +301,7 @@ def _job_waiting(job_id, stale):
         if status != JobStatus.SCHEDULED:
             return status in _WAITING
         try:
-            due = ScheduledJobRegistry(job.origin, connection=queues.connection()).get_scheduled_time(job)
+            due = ScheduledJobRegistry(job.origin, connection=job.connection).get_scheduled_time(job)
         except NoSuchJobError:  # scheduled, yet in no schedule: nothing will enqueue it
             return False
         return due >= datetime.now(timezone.utc) - stale  # RQ's time: the real one, not the business clock's
