@@ -142,7 +142,7 @@ def _copy(connection, table, names, lines):
 
 class _CopySource:
     """COPY's data as psycopg2 reads it, ``size`` characters or a little more at a time, each line ended (and
-    its late values appended) only when asked for."""
+    joined to its late values, made text for the whole batch beforehand) only when asked for."""
 
     def __init__(self, lines):
         self._lines = iter(lines)
